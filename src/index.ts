@@ -1,0 +1,27 @@
+/**
+ * mongo-tenancy: multi-tenancy for MongoDB in Node.
+ *
+ * @packageDocumentation
+ */
+export { ERROR_CODES, type ErrorCode, type ErrorDetails, httpStatus, isTenancyError, TenancyError } from './errors.js';
+export type { Clock } from './internal/clock.js';
+export { MAX_NAME_LENGTH } from './tenants/names.js';
+export type { Outcome, StepEvent } from './tenants/operation.js';
+export {
+  type CollectionPerTenantOptions,
+  collectionPerTenant,
+} from './tenants/strategies/collection.js';
+export type { IsolationStrategy } from './tenants/strategies/strategy.js';
+export { TOMBSTONE_INDEX } from './tenants/strategies/tombstone.js';
+export {
+  type CreateTenantInput,
+  DEFAULT_MASTER_DB_NAME,
+  type ListOptions,
+  type RecoveryReport,
+  TenantManager,
+  type TenantManagerOptions,
+  type TenantPage,
+  type TenantRef,
+  type TenantScope,
+} from './tenants/tenant-manager.js';
+export type { StorageKind, Tenant, TenantStatus, TenantStorage } from './tenants/types.js';

@@ -1,0 +1,78 @@
+/**
+ * create: lease, claim a storage key, insert the registry record
+ * (`creating`), create the storage, mark it `active`. Interrupted, it is
+ * undone: nobody was told the tenant exists.
+ */
+import { ObjectId } from 'mongodb';
+import { TenancyError } from '../errors.js';
+import type { Lease } from './journal.js';
+import type { ParsedName } from './names.js';
+import { begin, type OperationContext, type Outcome, step, underLease } from './operation.js';
+import type { TenantDocument } from './types.js';
+
+export function tenantExists(): TenancyError<'TENANT_EXISTS'> {
+  return new TenancyError('TENANT_EXISTS', undefined, { details: { field: 'name' } });
+}
+
+export async function createTenant(
+  ctx: OperationContext,
+  parsed: ParsedName,
+  metadata: Record<string, unknown>,
+): Promise<TenantDocument> {
+  // A fast answer for the common case; the unique index still decides.
+  if (await ctx.registry.findByNameKey(parsed.nameKey)) throw tenantExists();
+  const id = new ObjectId();
+  let lease = await begin(ctx, id, 'create', { name: parsed.name });
+  return underLease(ctx, lease, async () => {
+    const key = await ctx.keys.claim(parsed.slug, id, (k) => ctx.storage.locate(k), ctx.clock());
+    lease = await step(ctx, lease, 'key-claimed', { key });
+    const now = ctx.clock();
+    const doc: TenantDocument = {
+      _id: id,
+      name: parsed.name,
+      nameKey: parsed.nameKey,
+      slug: parsed.slug,
+      key,
+      status: 'creating',
+      storage: ctx.storage.locate(key),
+      adminId: null,
+      metadata,
+      createdAt: now,
+      updatedAt: now,
+    };
+    if (!(await ctx.registry.insert(doc))) {
+      await undoCreate(ctx, lease);
+      throw tenantExists();
+    }
+    lease = await step(ctx, lease, 'registered');
+    await ctx.storage.provision(doc.storage);
+    lease = await step(ctx, lease, 'provisioned');
+    const active = await ctx.registry.update(id, ['creating'], { status: 'active', updatedAt: ctx.clock() });
+    if (active === null || active === 'name-taken')
+      throw new TenancyError('CONFLICT', 'The new organization changed underneath');
+    lease = await step(ctx, lease, 'activated');
+    await ctx.journal.end(lease);
+    return active;
+  });
+}
+
+/** Settles an interrupted create: kept if it reached `active`, undone otherwise. */
+export async function settleCreate(ctx: OperationContext, lease: Lease): Promise<Outcome> {
+  const doc = await ctx.registry.findById(lease._id);
+  if (doc?.status === 'active') {
+    await ctx.journal.end(lease);
+    return 'rolled-forward';
+  }
+  await undoCreate(ctx, lease);
+  return 'rolled-back';
+}
+
+async function undoCreate(ctx: OperationContext, lease: Lease): Promise<void> {
+  const doc = await ctx.registry.findById(lease._id);
+  if (doc) {
+    await ctx.storage.remove(doc.storage);
+    await ctx.registry.delete(lease._id);
+  }
+  for (const claim of await ctx.keys.ofTenant(lease._id)) await ctx.keys.release(claim._id, lease._id);
+  await ctx.journal.end(lease);
+}

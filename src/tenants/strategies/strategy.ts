@@ -1,0 +1,53 @@
+import type { Collection, Document, MongoClient } from 'mongodb';
+import type { StorageKind, TenantStorage } from '../types.js';
+
+/** What a strategy is given when a manager binds it. @internal */
+export interface StrategyContext {
+  readonly client: MongoClient;
+  readonly masterDbName: string;
+}
+
+/**
+ * An isolation strategy: how a tenant's data is laid out in MongoDB. Create
+ * one with a factory such as {@link collectionPerTenant} and pass it to the
+ * `TenantManager`.
+ */
+export interface IsolationStrategy {
+  readonly kind: StorageKind;
+  /** @internal */
+  bind(context: StrategyContext): StorageDriver;
+}
+
+/**
+ * The physical side of a strategy. Every method is idempotent, so a crashed
+ * operation can run it again. @internal
+ */
+export interface StorageDriver {
+  readonly kind: StorageKind;
+  /** Whether `rename` moves storage to names built from the new key. */
+  readonly renamesStorage: boolean;
+  /** The storage for a key (pure: no I/O). */
+  locate(key: string): TenantStorage;
+  /** The driver collection for a tenant (pure: no I/O). */
+  collection<T extends Document>(storage: TenantStorage, name?: string): Collection<T>;
+  /** Creates the tenant's storage. */
+  provision(storage: TenantStorage): Promise<void>;
+  /**
+   * The physical names of the tenant's storage that exist now. Operations
+   * journal this list before they move or destroy, so a retry after a crash
+   * still knows names that no longer exist.
+   */
+  inventory(storage: TenantStorage): Promise<string[]>;
+  /** Moves the listed names (and any that exist now) to `to`, leaving tombstones behind. */
+  move(from: TenantStorage, to: TenantStorage, names: readonly string[]): Promise<void>;
+  /** Removes the listed names (and any that exist now), leaving tombstones behind. */
+  destroy(storage: TenantStorage, names: readonly string[]): Promise<void>;
+  /** Removes storage with no tombstones (undoing a create nobody saw). */
+  remove(storage: TenantStorage): Promise<void>;
+  /**
+   * Deals with documents written through stale handles into tombstones:
+   * moves them to `into`, or discards them when `into` is `null`.
+   * Returns how many documents it found.
+   */
+  sweep(tombstoned: TenantStorage, into: TenantStorage | null): Promise<number>;
+}

@@ -1,0 +1,408 @@
+/**
+ * The TenantManager: a thin public face over the registry, the journal and
+ * the isolation strategy.
+ */
+import { type Collection, type Db, type Document, type MongoClient, ObjectId } from 'mongodb';
+import { z } from 'zod';
+import { TenancyError } from '../errors.js';
+import { type Clock, systemClock } from '../internal/clock.js';
+import { validate } from '../internal/validate.js';
+import { createTenant, settleCreate } from './create.js';
+import { dropTenant, settleDrop } from './drop.js';
+import { Journal, type Lease } from './journal.js';
+import { KeyClaims } from './keys.js';
+import { parseMetadata } from './metadata.js';
+import { parseName } from './names.js';
+import type { OperationContext, Outcome, StepEvent } from './operation.js';
+import { Registry } from './registry.js';
+import { renameTenant, settleRename, tenantNotFound } from './rename.js';
+import { collectionPerTenant } from './strategies/collection.js';
+import type { IsolationStrategy, StorageDriver } from './strategies/strategy.js';
+import { type Tenant, type TenantDocument, toTenant } from './types.js';
+
+/** The master database name when none is given: the seed's `MASTER_DB_NAME`. */
+export const DEFAULT_MASTER_DB_NAME = 'org_master_db';
+
+/** Options of {@link TenantManager}. Give exactly one of `client` and `db`. */
+export interface TenantManagerOptions {
+  /** Your connected (or connecting) `MongoClient`; the manager never opens another and never closes it. */
+  client?: MongoClient;
+  /** Or the master database itself; its client is used for tenant storage. */
+  db?: Db;
+  /** The master database's name, with `client`. Default `org_master_db`. */
+  masterDbName?: string;
+  /** How tenant data is isolated. Default {@link collectionPerTenant}`()`: a collection per tenant in the master database. */
+  strategy?: IsolationStrategy;
+  /**
+   * How long an operation's lease on a tenant lasts without progress, in
+   * milliseconds (1,000 to 3,600,000). A crashed holder's operations are
+   * recovered once it expires. Default 60,000.
+   */
+  leaseMs?: number;
+  /** The clock used for leases and timestamps. Default: the system clock. */
+  clock?: Clock;
+  /** Observability hooks; `afterStep` runs after each journaled step and may be async. */
+  hooks?: { afterStep?: (event: StepEvent) => void | Promise<void> };
+}
+
+/** Options of {@link TenantManager.create}. */
+export interface CreateTenantInput {
+  /** The display name: 1 to 100 characters; it must not collide with another's name key. */
+  name: string;
+  /** Your JSON data about the organization (at most 16 KiB). */
+  metadata?: Record<string, unknown>;
+}
+
+/** Options of {@link TenantManager.list}. */
+export interface ListOptions {
+  /** Page size, 1 to 1,000. Default 50. */
+  limit?: number;
+  /** The `next` cursor of the previous page. */
+  after?: string;
+}
+
+/** A page of tenants, oldest first. */
+export interface TenantPage {
+  readonly tenants: readonly Tenant[];
+  /** Pass as `after` for the next page; `null` on the last page. */
+  readonly next: string | null;
+}
+
+/** What {@link TenantManager.recover} settled. */
+export interface RecoveryReport {
+  readonly operations: ReadonlyArray<{ tenantId: string; op: string; outcome: Outcome }>;
+}
+
+/** A tenant's data, through the ordinary driver API. */
+export interface TenantScope {
+  readonly tenant: Tenant;
+  /**
+   * The driver `Collection` for the tenant's default collection, or for a
+   * named one (1 to 64 of `[A-Za-z0-9_-]`). No wrapper, no per-call cost.
+   *
+   * @throws {@link TenancyError} `INVALID_INPUT` for an invalid name.
+   */
+  collection<T extends Document = Document>(name?: string): Collection<T>;
+}
+
+/** A tenant, by its id or its (display) name. */
+export type TenantRef = string | Pick<Tenant, 'id'>;
+
+const isFunction = (value: unknown) => typeof value === 'function';
+const optionsSchema = z
+  .object({
+    client: z.custom<MongoClient>((v) => isFunction((v as MongoClient | null)?.db), 'a MongoClient').optional(),
+    db: z.custom<Db>((v) => isFunction((v as Db | null)?.collection) && !!(v as Db).client, 'a Db').optional(),
+    masterDbName: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,63}$/, 'a database name of 1 to 63 letters, digits, _ or -')
+      .optional(),
+    strategy: z
+      .custom<IsolationStrategy>((v) => isFunction((v as IsolationStrategy | null)?.bind), 'an isolation strategy')
+      .optional(),
+    leaseMs: z.number().int().min(1_000).max(3_600_000).default(60_000),
+    clock: z.custom<Clock>(isFunction, 'a function returning a Date').default(() => systemClock),
+    hooks: z
+      .object({ afterStep: z.custom<(e: StepEvent) => void>(isFunction, 'a function').optional() })
+      .strict()
+      .default({}),
+  })
+  .strict()
+  .superRefine((o, ctx) => {
+    if (!o.client === !o.db)
+      ctx.addIssue({ code: 'custom', path: ['client'], message: 'give exactly one of client and db' });
+    if (o.db && o.masterDbName)
+      ctx.addIssue({ code: 'custom', path: ['masterDbName'], message: 'give masterDbName only with client' });
+  });
+
+/**
+ * Creates, finds, lists, renames and drops organizations, each with storage
+ * of its own, keeping a registry in the master database that agrees with
+ * that storage even when a process dies half-way through an operation.
+ *
+ * The constructor only validates; {@link TenantManager.init} touches the
+ * database (and is run for you by the first call that needs it).
+ *
+ * @example
+ * ```ts
+ * const tenants = new TenantManager({ client });
+ * await tenants.init();
+ * const acme = await tenants.create({ name: 'Acme Corp' });
+ * await tenants.scope(acme).collection('orders').insertOne({ total: 42 });
+ * ```
+ * @throws {@link TenancyError} `INVALID_OPTIONS` naming each invalid option.
+ */
+export class TenantManager implements AsyncDisposable {
+  /** The master database holding the registry. */
+  readonly master: Db;
+  readonly #ctx: OperationContext;
+  readonly #storage: StorageDriver;
+  readonly #inFlight = new Set<Promise<unknown>>();
+  #ready: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(options: TenantManagerOptions) {
+    const o = validate(optionsSchema, options ?? {}, 'INVALID_OPTIONS', 'TenantManager options');
+    this.master = o.db ?? (o.client as MongoClient).db(o.masterDbName ?? DEFAULT_MASTER_DB_NAME);
+    this.#storage = (o.strategy ?? collectionPerTenant()).bind({
+      client: this.master.client,
+      masterDbName: this.master.databaseName,
+    });
+    const afterStep = o.hooks.afterStep ?? (() => undefined);
+    this.#ctx = {
+      registry: new Registry(this.master),
+      keys: new KeyClaims(this.master),
+      journal: new Journal(this.master, o.leaseMs),
+      storage: this.#storage,
+      clock: o.clock,
+      afterStep,
+      settle: (lease) => this.#settle(lease),
+    };
+  }
+
+  /**
+   * Creates the registry's indexes and recovers interrupted operations.
+   * Idempotent; other methods call it for you.
+   *
+   * @example
+   * ```ts
+   * await tenants.init();
+   * ```
+   * @throws {@link TenancyError} `STORAGE` when the database cannot be reached.
+   */
+  init(): Promise<void> {
+    if (this.#closed) return Promise.reject(new TenancyError('CLOSED'));
+    this.#ready ??= this.#initialize().catch((error) => {
+      this.#ready = undefined;
+      throw error;
+    });
+    return this.#ready;
+  }
+
+  /**
+   * Creates an organization and its storage.
+   *
+   * @example
+   * ```ts
+   * const acme = await tenants.create({ name: 'Acme Corp', metadata: { plan: 'pro' } });
+   * acme.storage.collection; // 'org_acme_corp'
+   * ```
+   * @throws {@link TenancyError} `INVALID_NAME`, `INVALID_INPUT`, `TENANT_EXISTS`, `STORAGE`.
+   */
+  create(input: CreateTenantInput): Promise<Tenant> {
+    return this.#run(async () => {
+      const { name, metadata } = parseCreateInput(input);
+      return toTenant(await createTenant(this.#ctx, parseName(name), parseMetadata(metadata)));
+    });
+  }
+
+  /**
+   * Finds an organization by id, or else by name (any spelling with the same
+   * name key: `ACME corp` finds `Acme Corp`). `null` when there is none.
+   *
+   * @example
+   * ```ts
+   * const acme = await tenants.get('Acme Corp');
+   * ```
+   * @throws {@link TenancyError} `INVALID_NAME` for a value that cannot be a name, `STORAGE`.
+   */
+  get(ref: TenantRef): Promise<Tenant | null> {
+    return this.#run(async () => {
+      const doc = await this.#find(ref);
+      return doc ? toTenant(doc) : null;
+    });
+  }
+
+  /**
+   * Lists organizations oldest first, a page at a time. The cursor is
+   * stable: a page never repeats or skips a tenant that existed throughout.
+   *
+   * @example
+   * ```ts
+   * for (let page = await tenants.list({ limit: 100 }); ; page = await tenants.list({ limit: 100, after: page.next })) {
+   *   for (const t of page.tenants) console.log(t.name);
+   *   if (!page.next) break;
+   * }
+   * ```
+   * @throws {@link TenancyError} `INVALID_INPUT` for a bad limit or cursor, `STORAGE`.
+   */
+  list(options: ListOptions = {}): Promise<TenantPage> {
+    return this.#run(async () => {
+      const { limit, after } = parseListOptions(options);
+      const docs = await this.#ctx.registry.list(after, limit + 1);
+      const page = docs.slice(0, limit).map(toTenant);
+      return { tenants: page, next: docs.length > limit ? (page.at(-1)?.id ?? null) : null };
+    });
+  }
+
+  /**
+   * Renames an organization. The old name is free at once and the new one
+   * finds the tenant; no document is copied in either rename mode.
+   *
+   * @example
+   * ```ts
+   * const renamed = await tenants.rename(acme.id, 'Acme Industries');
+   * ```
+   * @throws {@link TenancyError} `INVALID_NAME`, `TENANT_NOT_FOUND`, `TENANT_EXISTS`, `CONFLICT`, `STORAGE`.
+   */
+  rename(ref: TenantRef, newName: string): Promise<Tenant> {
+    return this.#run(async () => {
+      const parsed = parseName(newName);
+      const doc = await this.#find(ref);
+      if (!doc) throw tenantNotFound();
+      return toTenant(await renameTenant(this.#ctx, doc._id, parsed));
+    });
+  }
+
+  /**
+   * Drops an organization: its storage, then its registry record. Returns
+   * `false` (and does nothing) when there is no such tenant, so a second
+   * call is harmless.
+   *
+   * @example
+   * ```ts
+   * await tenants.drop(acme.id); // true
+   * await tenants.drop(acme.id); // false
+   * ```
+   * @throws {@link TenancyError} `CONFLICT` while another operation holds the tenant, `STORAGE`.
+   */
+  drop(ref: TenantRef): Promise<boolean> {
+    return this.#run(async () => {
+      const doc = await this.#find(ref);
+      return doc ? dropTenant(this.#ctx, doc._id) : false;
+    });
+  }
+
+  /**
+   * The tenant's data. Synchronous and free: it builds driver handles from
+   * the record you pass, with no database round trip.
+   *
+   * @example
+   * ```ts
+   * const orders = tenants.scope(acme).collection<{ total: number }>('orders');
+   * await orders.insertOne({ total: 42 });
+   * ```
+   * @throws {@link TenancyError} `TENANT_UNAVAILABLE` when the record is not `active`, `INVALID_INPUT`.
+   */
+  scope(tenant: Tenant): TenantScope {
+    this.#assertOpen();
+    if (tenant?.status !== 'active' || tenant.storage?.strategy !== this.#storage.kind) {
+      throw new TenancyError('TENANT_UNAVAILABLE', 'Only an active tenant record of this manager can be scoped');
+    }
+    const storage = this.#storage;
+    return Object.freeze({
+      tenant,
+      collection: <T extends Document = Document>(name?: string) => storage.collection<T>(tenant.storage, name),
+    });
+  }
+
+  /**
+   * Finishes or undoes every operation whose holder died (its lease expired).
+   * `init()` runs it; run it again whenever you like.
+   *
+   * @example
+   * ```ts
+   * const { operations } = await tenants.recover();
+   * ```
+   * @throws {@link TenancyError} `STORAGE`.
+   */
+  recover(): Promise<RecoveryReport> {
+    return this.#run(async () => this.#recover(), false);
+  }
+
+  /**
+   * Stops taking calls and waits for the ones in flight. The `MongoClient`
+   * stays open: it is yours.
+   *
+   * @example
+   * ```ts
+   * await tenants.close();
+   * ```
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.allSettled([...this.#inFlight]);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async #initialize(): Promise<void> {
+    await Promise.all([
+      this.#ctx.registry.ensureIndexes(),
+      this.#ctx.keys.ensureIndexes(),
+      this.#ctx.journal.ensureIndexes(),
+    ]);
+    await this.#recover();
+  }
+
+  async #recover(): Promise<RecoveryReport> {
+    const operations: Array<{ tenantId: string; op: string; outcome: Outcome }> = [];
+    const now = this.#ctx.clock();
+    for (const entry of await this.#ctx.journal.expired(now)) {
+      const lease = await this.#ctx.journal.takeOver(entry, now);
+      if (!lease) continue;
+      operations.push({ tenantId: entry._id.toHexString(), op: entry.op, outcome: await this.#settle(lease) });
+    }
+    return { operations };
+  }
+
+  #settle(lease: Lease): Promise<Outcome> {
+    switch (lease.op) {
+      case 'create':
+        return settleCreate(this.#ctx, lease);
+      case 'rename':
+        return settleRename(this.#ctx, lease);
+      case 'drop':
+        return settleDrop(this.#ctx, lease);
+    }
+  }
+
+  async #find(ref: TenantRef): Promise<TenantDocument | null> {
+    const value = typeof ref === 'object' && ref !== null ? ref.id : ref;
+    if (typeof value !== 'string') {
+      throw new TenancyError('INVALID_INPUT', 'A tenant is referred to by its id or its name', {
+        details: { field: 'tenant' },
+      });
+    }
+    if (/^[0-9a-f]{24}$/.test(value)) {
+      const byId = await this.#ctx.registry.findById(ObjectId.createFromHexString(value));
+      if (byId || typeof ref === 'object') return byId;
+    }
+    return this.#ctx.registry.findByNameKey(parseName(value).nameKey);
+  }
+
+  #run<T>(body: () => Promise<T>, needsInit = true): Promise<T> {
+    if (this.#closed) return Promise.reject(new TenancyError('CLOSED'));
+    const task = (needsInit ? this.init() : Promise.resolve()).then(body);
+    this.#inFlight.add(task);
+    const forget = () => this.#inFlight.delete(task);
+    task.then(forget, forget);
+    return task;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new TenancyError('CLOSED');
+  }
+}
+
+const createInputSchema = z.object({ name: z.unknown(), metadata: z.unknown().optional() }).strict();
+const listSchema = z
+  .object({
+    limit: z.number().int().min(1).max(1_000).default(50),
+    after: z
+      .string()
+      .regex(/^[0-9a-f]{24}$/, 'a cursor returned as `next`')
+      .transform((v) => ObjectId.createFromHexString(v))
+      .optional(),
+  })
+  .strict();
+
+function parseCreateInput(input: unknown): { name: unknown; metadata?: unknown } {
+  return validate(createInputSchema, input, 'INVALID_INPUT', 'create input');
+}
+
+function parseListOptions(input: unknown): { limit: number; after?: ObjectId } {
+  return validate(listSchema, input ?? {}, 'INVALID_INPUT', 'list options');
+}

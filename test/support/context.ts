@@ -1,0 +1,37 @@
+/** Per-test-file access to the shared test server, with database names of its own. */
+import { randomBytes } from 'node:crypto';
+import { MongoClient } from 'mongodb';
+import { TenantManager, type TenantManagerOptions } from '../../src/index.js';
+import { afterAll, inject } from 'vitest';
+
+export const serverKind = (): string => inject('mongoServerKind');
+
+/**
+ * A connected client for this test file. Every database created through
+ * `dbName()` is dropped when the file ends, so files can run in parallel.
+ */
+export function useTestClient() {
+  const client = new MongoClient(inject('mongoUri'));
+  const created = new Set<string>();
+  const prefix = `t${randomBytes(3).toString('hex')}`;
+  let counter = 0;
+  afterAll(async () => {
+    for (const name of created) await client.db(name).dropDatabase();
+    await client.close();
+  });
+  return {
+    client,
+    /** A fresh database name, unique to this file and call. */
+    dbName(label = 'db'): string {
+      const name = `${prefix}_${label}_${++counter}`;
+      created.add(name);
+      return name;
+    },
+  };
+}
+
+/** A manager on a fresh master database of its own. */
+export function managerFactory(client: MongoClient, dbName: (label?: string) => string) {
+  return (options: Omit<TenantManagerOptions, 'client' | 'db'> = {}) =>
+    new TenantManager({ client, masterDbName: dbName('master'), ...options });
+}
