@@ -7,6 +7,7 @@ export { ERROR_CODES, type ErrorCode, type ErrorDetails, httpStatus, isTenancyEr
 export type { Clock } from './internal/clock.js';
 export { MAX_NAME_LENGTH } from './tenants/names.js';
 export type { Outcome, StepEvent } from './tenants/operation.js';
+export type { PurgeReport } from './tenants/purge.js';
 export {
   type CollectionPerTenantOptions,
   collectionPerTenant,

@@ -1,7 +1,7 @@
 /**
- * create: lease, claim a storage key, insert the registry record
- * (`creating`), create the storage, mark it `active`. Interrupted, it is
- * undone: nobody was told the tenant exists.
+ * create: lease, claim the name, claim a storage key, insert the registry
+ * record (`creating`), create the storage, mark it `active`. Interrupted, it
+ * is undone: nobody was told the tenant exists.
  */
 import { ObjectId } from 'mongodb';
 import { TenancyError } from '../errors.js';
@@ -14,16 +14,23 @@ export function tenantExists(): TenancyError<'TENANT_EXISTS'> {
   return new TenancyError('TENANT_EXISTS', undefined, { details: { field: 'name' } });
 }
 
+export function changedUnderneath(): TenancyError<'CONFLICT'> {
+  return new TenancyError('CONFLICT', 'The organization changed underneath this operation');
+}
+
 export async function createTenant(
   ctx: OperationContext,
   parsed: ParsedName,
   metadata: Record<string, unknown>,
 ): Promise<TenantDocument> {
-  // A fast answer for the common case; the unique index still decides.
-  if (await ctx.registry.findByNameKey(parsed.nameKey)) throw tenantExists();
   const id = new ObjectId();
   let lease = await begin(ctx, id, 'create', { name: parsed.name });
   return underLease(ctx, lease, async () => {
+    if (!(await ctx.names.claim(parsed.nameKey, id))) {
+      await undoCreate(ctx, lease);
+      throw tenantExists();
+    }
+    lease = await step(ctx, lease, 'name-claimed');
     const key = await ctx.keys.claim(parsed.slug, id, (k) => ctx.storage.locate(k), ctx.clock());
     lease = await step(ctx, lease, 'key-claimed', { key });
     const now = ctx.clock();
@@ -40,16 +47,12 @@ export async function createTenant(
       createdAt: now,
       updatedAt: now,
     };
-    if (!(await ctx.registry.insert(doc))) {
-      await undoCreate(ctx, lease);
-      throw tenantExists();
-    }
+    await ctx.registry.insert(doc);
     lease = await step(ctx, lease, 'registered');
     await ctx.storage.provision(doc.storage);
     lease = await step(ctx, lease, 'provisioned');
     const active = await ctx.registry.update(id, ['creating'], { status: 'active', updatedAt: ctx.clock() });
-    if (active === null || active === 'name-taken')
-      throw new TenancyError('CONFLICT', 'The new organization changed underneath');
+    if (!active) throw changedUnderneath();
     lease = await step(ctx, lease, 'activated');
     await ctx.journal.end(lease);
     return active;
@@ -73,6 +76,7 @@ async function undoCreate(ctx: OperationContext, lease: Lease): Promise<void> {
     await ctx.storage.remove(doc.storage);
     await ctx.registry.delete(lease._id);
   }
-  for (const claim of await ctx.keys.ofTenant(lease._id)) await ctx.keys.release(claim._id, lease._id);
+  await ctx.keys.releaseAllBut(lease._id, undefined);
+  await ctx.names.releaseAllBut(lease._id, undefined);
   await ctx.journal.end(lease);
 }

@@ -1,7 +1,7 @@
 /**
  * drop: lease, mark the record `dropping`, list the storage, remove it
  * (tombstones stay at its names), delete the record, mark the keys
- * `dropped`. Interrupted after the mark, it is finished.
+ * `dropped`, free the name. Interrupted after the mark, it is finished.
  */
 import type { ObjectId } from 'mongodb';
 import { TenancyError } from '../errors.js';
@@ -15,7 +15,7 @@ export async function dropTenant(ctx: OperationContext, id: ObjectId): Promise<b
       status: 'dropping',
       updatedAt: ctx.clock(),
     });
-    if (marked === null || marked === 'name-taken') {
+    if (!marked) {
       const exists = await ctx.registry.findById(id);
       await ctx.journal.end(lease);
       if (exists) throw new TenancyError('TENANT_UNAVAILABLE');
@@ -38,9 +38,10 @@ async function finishDrop(ctx: OperationContext, lease: Lease): Promise<void> {
     await ctx.registry.delete(lease._id);
     current = await step(ctx, current, 'unregistered');
   }
-  for (const claim of await ctx.keys.ofTenant(lease._id)) {
+  for (const claim of await ctx.keys.keysOf(lease._id)) {
     await ctx.keys.setState(claim._id, lease._id, 'dropped', ctx.clock());
   }
+  await ctx.names.releaseAllBut(lease._id, undefined);
   await ctx.journal.end(current);
 }
 

@@ -11,7 +11,7 @@ import { TenancyError } from '../errors.js';
 import { execute, executeExpecting, ServerCode } from '../internal/execute.js';
 
 export const JOURNAL_COLLECTION = 'tenancy_journal';
-export type OperationKind = 'create' | 'rename' | 'drop';
+export type OperationKind = 'create' | 'rename' | 'drop' | 'purge';
 
 export interface JournalEntry {
   _id: ObjectId;

@@ -6,8 +6,8 @@
 import type { ObjectId } from 'mongodb';
 import { TenancyError } from '../errors.js';
 import type { Clock } from '../internal/clock.js';
+import type { KeyClaims, NameClaims } from './claims.js';
 import type { Journal, Lease, OperationKind } from './journal.js';
-import type { KeyClaims } from './keys.js';
 import type { Registry } from './registry.js';
 import type { StorageDriver } from './strategies/strategy.js';
 
@@ -23,6 +23,7 @@ export type Outcome = 'rolled-forward' | 'rolled-back';
 
 export interface OperationContext {
   readonly registry: Registry;
+  readonly names: NameClaims;
   readonly keys: KeyClaims;
   readonly journal: Journal;
   readonly storage: StorageDriver;

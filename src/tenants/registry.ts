@@ -1,13 +1,12 @@
 /**
  * The master database's tenant records: the only writer of `organizations`.
- * Name uniqueness is the unique index on `nameKey`, never a read-then-write.
+ * Name uniqueness is not decided here but by name claims (see claims.ts).
  */
 import type { Collection, Db, ObjectId } from 'mongodb';
-import { execute, executeExpecting, ServerCode } from '../internal/execute.js';
+import { execute } from '../internal/execute.js';
 import type { TenantDocument, TenantStatus } from './types.js';
 
 export const REGISTRY_COLLECTION = 'organizations';
-const NAME_TAKEN = Symbol('name taken');
 
 export class Registry {
   readonly #records: Collection<TenantDocument>;
@@ -18,16 +17,12 @@ export class Registry {
 
   ensureIndexes(): Promise<unknown> {
     return execute('create registry indexes', () =>
-      this.#records.createIndexes([{ key: { nameKey: 1 }, name: 'nameKey_unique', unique: true }]),
+      this.#records.createIndexes([{ key: { nameKey: 1 }, name: 'nameKey' }]),
     );
   }
 
-  /** Inserts a record; `false` when its name key is taken. */
-  async insert(doc: TenantDocument): Promise<boolean> {
-    const result = await executeExpecting('insert tenant', ServerCode.DuplicateKey, NAME_TAKEN, () =>
-      this.#records.insertOne(doc),
-    );
-    return result !== NAME_TAKEN;
+  async insert(doc: TenantDocument): Promise<void> {
+    await execute('insert tenant', () => this.#records.insertOne(doc));
   }
 
   findById(id: ObjectId): Promise<TenantDocument | null> {
@@ -45,21 +40,20 @@ export class Registry {
 
   /**
    * Applies `changes` when the record is in one of `from` statuses; returns
-   * the updated record, `null` when no record matched, or `'name-taken'`.
+   * the updated record, or `null` when no record matched.
    */
-  async update(
+  update(
     id: ObjectId,
     from: readonly TenantStatus[],
     changes: Partial<TenantDocument>,
-  ): Promise<TenantDocument | null | 'name-taken'> {
-    const result = await executeExpecting('update tenant', ServerCode.DuplicateKey, NAME_TAKEN, () =>
+  ): Promise<TenantDocument | null> {
+    return execute('update tenant', () =>
       this.#records.findOneAndUpdate(
         { _id: id, status: { $in: [...from] } },
         { $set: changes },
         { returnDocument: 'after' },
       ),
     );
-    return result === NAME_TAKEN ? 'name-taken' : result;
   }
 
   async delete(id: ObjectId): Promise<void> {

@@ -7,13 +7,14 @@ import { z } from 'zod';
 import { TenancyError } from '../errors.js';
 import { type Clock, systemClock } from '../internal/clock.js';
 import { validate } from '../internal/validate.js';
+import { KeyClaims, NameClaims } from './claims.js';
 import { createTenant, settleCreate } from './create.js';
 import { dropTenant, settleDrop } from './drop.js';
 import { Journal, type Lease } from './journal.js';
-import { KeyClaims } from './keys.js';
 import { parseMetadata } from './metadata.js';
 import { parseName } from './names.js';
 import type { OperationContext, Outcome, StepEvent } from './operation.js';
+import { type PurgeReport, purgeTombstones, settlePurge } from './purge.js';
 import { Registry } from './registry.js';
 import { renameTenant, settleRename, tenantNotFound } from './rename.js';
 import { collectionPerTenant } from './strategies/collection.js';
@@ -151,6 +152,7 @@ export class TenantManager implements AsyncDisposable {
     const afterStep = o.hooks.afterStep ?? (() => undefined);
     this.#ctx = {
       registry: new Registry(this.master),
+      names: new NameClaims(this.master),
       keys: new KeyClaims(this.master),
       journal: new Journal(this.master, o.leaseMs),
       storage: this.#storage,
@@ -311,6 +313,25 @@ export class TenantManager implements AsyncDisposable {
   }
 
   /**
+   * Removes the tombstones left at the old physical names of dropped tenants
+   * and of tenants renamed with `renameStorage`, once they are older than
+   * `olderThanMs`, and frees those keys for new tenants. Run it when no
+   * process still holds driver handles taken before those operations.
+   *
+   * @example
+   * ```ts
+   * const report = await tenants.purgeTombstones({ olderThanMs: 7 * 24 * 3600_000 });
+   * ```
+   * @throws {@link TenancyError} `INVALID_INPUT`, `STORAGE`.
+   */
+  purgeTombstones(options: { olderThanMs?: number } = {}): Promise<PurgeReport> {
+    return this.#run(async () => {
+      const { olderThanMs } = validate(purgeSchema, options ?? {}, 'INVALID_INPUT', 'purgeTombstones options');
+      return purgeTombstones(this.#ctx, new Date(this.#ctx.clock().getTime() - olderThanMs + 1));
+    });
+  }
+
+  /**
    * Stops taking calls and waits for the ones in flight. The `MongoClient`
    * stays open: it is yours.
    *
@@ -331,6 +352,7 @@ export class TenantManager implements AsyncDisposable {
   async #initialize(): Promise<void> {
     await Promise.all([
       this.#ctx.registry.ensureIndexes(),
+      this.#ctx.names.ensureIndexes(),
       this.#ctx.keys.ensureIndexes(),
       this.#ctx.journal.ensureIndexes(),
     ]);
@@ -356,6 +378,8 @@ export class TenantManager implements AsyncDisposable {
         return settleRename(this.#ctx, lease);
       case 'drop':
         return settleDrop(this.#ctx, lease);
+      case 'purge':
+        return settlePurge(this.#ctx, lease);
     }
   }
 
@@ -387,6 +411,15 @@ export class TenantManager implements AsyncDisposable {
   }
 }
 
+const purgeSchema = z
+  .object({
+    olderThanMs: z
+      .number()
+      .int()
+      .min(0)
+      .default(7 * 24 * 3_600_000),
+  })
+  .strict();
 const createInputSchema = z.object({ name: z.unknown(), metadata: z.unknown().optional() }).strict();
 const listSchema = z
   .object({

@@ -1,8 +1,8 @@
 /** Per-test-file access to the shared test server, with database names of its own. */
 import { randomBytes } from 'node:crypto';
 import { MongoClient } from 'mongodb';
-import { TenantManager, type TenantManagerOptions } from '../../src/index.js';
 import { afterAll, inject } from 'vitest';
+import { TenantManager, type TenantManagerOptions } from '../../src/index.js';
 
 export const serverKind = (): string => inject('mongoServerKind');
 

@@ -10,7 +10,21 @@
  *
  * `MONGO_TENANCY_TEST_SERVER=uri|memory-server|ferretdb` forces one of them.
  */
+import { existsSync, statSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { type RunningServer, startFerretDB } from './ferretdb.js';
+
+// Where mongodb-memory-server could not download mongod, say so once a day rather than on every run.
+const noDownloadMarker = join(
+  resolve(import.meta.dirname, '..', '..'),
+  'node_modules',
+  '.cache',
+  'mongo-tenancy',
+  'memory-server-unreachable',
+);
+const DAY_MS = 24 * 60 * 60 * 1000;
+const NETWORK_ERRORS = /ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH/;
 
 export type ServerKind = 'uri' | 'memory-server' | 'ferretdb';
 
@@ -27,9 +41,21 @@ const starters: Record<ServerKind, Starter> = {
     return { uri, stop: async () => {} };
   },
   async 'memory-server'() {
+    const explicit = process.env.MONGOMS_SYSTEM_BINARY || process.env.MONGO_TENANCY_TEST_SERVER;
+    if (!explicit && existsSync(noDownloadMarker) && Date.now() - statSync(noDownloadMarker).mtimeMs < DAY_MS) {
+      throw new Error(`mongod could not be downloaded in the last day (delete ${noDownloadMarker} to retry)`);
+    }
     const { MongoMemoryServer } = await import('mongodb-memory-server');
-    const server = await MongoMemoryServer.create();
-    return { uri: server.getUri(), stop: async () => void (await server.stop()) };
+    try {
+      const server = await MongoMemoryServer.create();
+      return { uri: server.getUri(), stop: async () => void (await server.stop()) };
+    } catch (error) {
+      if (NETWORK_ERRORS.test(String((error as Error).message))) {
+        await mkdir(dirname(noDownloadMarker), { recursive: true });
+        await writeFile(noDownloadMarker, String((error as Error).message));
+      }
+      throw error;
+    }
   },
   ferretdb: (log) => startFerretDB(log),
 };
