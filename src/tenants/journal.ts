@@ -99,6 +99,11 @@ export class Journal {
     await execute('end operation', () => this.#entries.deleteOne({ _id: lease._id, opId: lease.opId }));
   }
 
+  /** The entry as stored now, if this lease still holds it. */
+  reload(lease: Lease): Promise<JournalEntry | null> {
+    return execute('read operation', () => this.#entries.findOne({ _id: lease._id, opId: lease.opId }));
+  }
+
   /** Entries whose lease expired by `now` (their holders died or stalled), of one tenant or all. */
   expired(now: Date, tenantId?: ObjectId): Promise<JournalEntry[]> {
     const filter = tenantId ? { _id: tenantId, expiresAt: { $lte: now } } : { expiresAt: { $lte: now } };

@@ -47,10 +47,7 @@ export async function begin(
 ): Promise<Lease> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const lease = await ctx.journal.begin(tenantId, op, data, ctx.clock());
-    if (lease !== 'expired') {
-      await ctx.afterStep({ op, step: lease.step, tenantId: tenantId.toHexString() });
-      return lease;
-    }
+    if (lease !== 'expired') return lease;
     await recoverEntry(ctx, tenantId);
   }
   throw new TenancyError('CONFLICT', 'Another operation on this organization keeps taking its lease');
@@ -69,19 +66,27 @@ export async function step(
 }
 
 /**
- * Runs the body of an operation under its lease. On an unexpected failure
+ * Runs the body of an operation under its lease, after reporting its first
+ * step. On an unexpected failure
  * the operation is settled at once (finished or undone, as `recover()`
  * would); if even that fails, the journal keeps it for `recover()`.
  */
 export async function underLease<T>(ctx: OperationContext, lease: Lease, body: () => Promise<T>): Promise<T> {
   try {
+    await ctx.afterStep({ op: lease.op, step: lease.step, tenantId: lease._id.toHexString() });
     return await body();
   } catch (error) {
     if (!(error instanceof TenancyError && error.code === 'CONFLICT')) {
-      await ctx.settle(lease).catch(() => undefined);
+      await settleNow(ctx, lease).catch(() => undefined);
     }
     throw error;
   }
+}
+
+/** Settles from the journal as stored (the caller's copy may predate later steps). */
+async function settleNow(ctx: OperationContext, lease: Lease): Promise<void> {
+  const current = await ctx.journal.reload(lease);
+  if (current) await ctx.settle(current);
 }
 
 /** Settles the expired entry of one tenant, if it is still there and expired. */

@@ -32,7 +32,7 @@ export async function renameTenant(ctx: OperationContext, id: ObjectId, parsed: 
       await ctx.journal.end(lease);
       throw tenantExists();
     }
-    lease = await step(ctx, lease, 'name-claimed', { fromKey: doc.key });
+    lease = await step(ctx, lease, 'name-claimed');
     const moves = ctx.storage.renamesStorage && doc.slug !== parsed.slug;
     const renamed = await ctx.registry.update(id, ['active'], {
       name: parsed.name,
@@ -88,11 +88,11 @@ export async function settleRename(ctx: OperationContext, lease: Lease): Promise
     await moveStorage(ctx, lease, doc);
     return 'rolled-forward';
   }
-  const fromKey = lease.data.fromKey as string | undefined;
   for (const claim of await ctx.keys.keysOf(doc._id)) {
     if (claim.state !== 'active' || claim._id === doc.key) continue;
-    // The old key of a finished move is retired; a key claimed for a move that never happened is freed.
-    if (claim._id === fromKey) await ctx.keys.setState(claim._id, doc._id, 'retired', ctx.clock());
+    // The old key of a finished move holds tombstones and is retired; a key claimed for a move that never happened is freed.
+    const holdsStorage = (await ctx.storage.inventory(claim.storage)).length > 0;
+    if (holdsStorage) await ctx.keys.setState(claim._id, doc._id, 'retired', ctx.clock());
     else await ctx.keys.release(claim._id, doc._id);
   }
   await ctx.journal.end(lease);
