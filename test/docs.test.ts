@@ -1,0 +1,66 @@
+/**
+ * Every ```ts sample in README.md and docs/*.md runs against the test server,
+ * and each `console.log(...); // expected` line prints what its comment says.
+ */
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { afterAll, describe, expect, inject, it, vi } from 'vitest';
+
+const root = resolve(import.meta.dirname, '..');
+const outDir = join(root, 'test', '.doc-samples');
+const documents = ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+
+interface Sample {
+  file: string;
+  line: number;
+  code: string;
+}
+
+function samplesOf(file: string): Sample[] {
+  const text = readFileSync(join(root, file), 'utf8');
+  const samples: Sample[] = [];
+  const fence = /^```ts\n([\s\S]*?)^```/gm;
+  for (let match = fence.exec(text); match; match = fence.exec(text)) {
+    const line = text.slice(0, match.index).split('\n').length;
+    samples.push({ file, line, code: match[1] as string });
+  }
+  return samples;
+}
+
+function expectedOutput(code: string): string[] {
+  return [...code.matchAll(/console\.log\(.*\);\s*\/\/ (.*)$/gm)].map((m) => (m[1] as string).trim());
+}
+
+const samples = documents.flatMap(samplesOf);
+mkdirSync(outDir, { recursive: true });
+afterAll(() => rmSync(outDir, { recursive: true, force: true }));
+
+describe('documentation samples', () => {
+  it('finds samples to run', () => {
+    expect(samples.length).toBeGreaterThan(0);
+  });
+
+  it.each(samples.map((s) => [`${s.file}:${s.line}`, s] as const))('%s runs as written', async (_where, sample) => {
+    const master = `docs_${randomBytes(4).toString('hex')}`;
+    vi.stubEnv('MONGODB_URI', inject('mongoUri'));
+    vi.stubEnv('MASTER_DB_NAME', master);
+    const printed: string[] = [];
+    const spy = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
+      printed.push(args.map(String).join(' '));
+    });
+    const path = join(outDir, `${sample.file.replace(/\W/g, '_')}_${sample.line}.ts`);
+    writeFileSync(path, sample.code);
+    try {
+      await import(path);
+    } finally {
+      spy.mockRestore();
+      vi.unstubAllEnvs();
+      const { MongoClient } = await import('mongodb');
+      const client = new MongoClient(inject('mongoUri'));
+      await client.db(master).dropDatabase();
+      await client.close();
+    }
+    expect(printed).toEqual(expectedOutput(sample.code));
+  });
+});
