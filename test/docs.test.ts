@@ -2,14 +2,20 @@
  * Every ```ts sample in README.md and docs/*.md runs against the test server,
  * and each `console.log(...); // expected` line prints what its comment says.
  */
+
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, inject, it, vi } from 'vitest';
 
 const root = resolve(import.meta.dirname, '..');
 const outDir = join(root, 'test', '.doc-samples');
-const documents = ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const documents = [
+  'README.md',
+  ...readdirSync(join(root, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 
 interface Sample {
   file: string;

@@ -3,8 +3,8 @@ import { describe, expectTypeOf, it } from 'vitest';
 import {
   type ErrorCode,
   isTenancyError,
-  type Tenant,
   TenancyError,
+  type Tenant,
   type TenantManager,
   type TenantScope,
 } from '../src/index.js';

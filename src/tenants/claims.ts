@@ -62,6 +62,11 @@ class ClaimSet {
     await execute('release claim', () => this.claims.deleteOne({ _id: id, tenantId }));
   }
 
+  /** The tenant holding a claim, if any. */
+  async holder(id: string): Promise<ObjectId | null> {
+    return (await execute('find claim', () => this.claims.findOne({ _id: id })))?.tenantId ?? null;
+  }
+
   /** Releases every claim of the tenant but `keep`. */
   async releaseAllBut(tenantId: ObjectId, keep: string | undefined): Promise<void> {
     for (const claim of await this.ofTenant(tenantId)) {
@@ -76,8 +81,14 @@ export class NameClaims extends ClaimSet {
     super(master, NAMES_COLLECTION);
   }
 
-  claim(nameKey: string, tenantId: ObjectId): Promise<boolean> {
-    return this.tryInsert({ _id: nameKey, tenantId });
+  /**
+   * Claims a name key; `false` when a live tenant holds it. A holder whose
+   * operation died (its lease expired) is settled first, through `recover`.
+   */
+  async claim(nameKey: string, tenantId: ObjectId, recover: (holder: ObjectId) => Promise<boolean>): Promise<boolean> {
+    if (await this.tryInsert({ _id: nameKey, tenantId })) return true;
+    const holder = await this.holder(nameKey);
+    return holder !== null && (await recover(holder)) && this.tryInsert({ _id: nameKey, tenantId });
   }
 }
 

@@ -7,7 +7,7 @@ import { ObjectId } from 'mongodb';
 import { TenancyError } from '../errors.js';
 import type { Lease } from './journal.js';
 import type { ParsedName } from './names.js';
-import { begin, type OperationContext, type Outcome, step, underLease } from './operation.js';
+import { begin, type OperationContext, type Outcome, recoverEntry, step, underLease } from './operation.js';
 import type { TenantDocument } from './types.js';
 
 export function tenantExists(): TenancyError<'TENANT_EXISTS'> {
@@ -26,7 +26,7 @@ export async function createTenant(
   const id = new ObjectId();
   let lease = await begin(ctx, id, 'create', { name: parsed.name });
   return underLease(ctx, lease, async () => {
-    if (!(await ctx.names.claim(parsed.nameKey, id))) {
+    if (!(await ctx.names.claim(parsed.nameKey, id, (holder) => recoverEntry(ctx, holder)))) {
       await undoCreate(ctx, lease);
       throw tenantExists();
     }

@@ -95,6 +95,20 @@ export class Journal {
     return next;
   }
 
+  /**
+   * Checks that this holder may still act: less than half the lease has
+   * passed since it last renewed. A holder that stalled longer (a long pause,
+   * a blocked event loop) stops before its next write, since another process
+   * may be recovering its operation by now.
+   *
+   * @throws {@link TenancyError} `CONFLICT` when the lease may be lost.
+   */
+  assertHeld(lease: Lease, now: Date): void {
+    if (now.getTime() >= lease.expiresAt.getTime() - this.#leaseMs / 2) {
+      throw new TenancyError('CONFLICT', 'The operation stalled for too long and may have lost its lease');
+    }
+  }
+
   async end(lease: Lease): Promise<void> {
     await execute('end operation', () => this.#entries.deleteOne({ _id: lease._id, opId: lease.opId }));
   }

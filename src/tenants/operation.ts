@@ -53,7 +53,7 @@ export async function begin(
   throw new TenancyError('CONFLICT', 'Another operation on this organization keeps taking its lease');
 }
 
-/** Journals a step (renewing the lease), then runs the `afterStep` hook. */
+/** Journals a step (renewing the lease), runs the `afterStep` hook, and checks the lease still holds. */
 export async function step(
   ctx: OperationContext,
   lease: Lease,
@@ -62,6 +62,7 @@ export async function step(
 ): Promise<Lease> {
   const next = await ctx.journal.step(lease, name, data, ctx.clock());
   await ctx.afterStep({ op: lease.op, step: name, tenantId: lease._id.toHexString() });
+  ctx.journal.assertHeld(next, ctx.clock());
   return next;
 }
 
@@ -74,6 +75,7 @@ export async function step(
 export async function underLease<T>(ctx: OperationContext, lease: Lease, body: () => Promise<T>): Promise<T> {
   try {
     await ctx.afterStep({ op: lease.op, step: lease.step, tenantId: lease._id.toHexString() });
+    ctx.journal.assertHeld(lease, ctx.clock());
     return await body();
   } catch (error) {
     if (!(error instanceof TenancyError && error.code === 'CONFLICT')) {
@@ -89,11 +91,14 @@ async function settleNow(ctx: OperationContext, lease: Lease): Promise<void> {
   if (current) await ctx.settle(current);
 }
 
-/** Settles the expired entry of one tenant, if it is still there and expired. */
-async function recoverEntry(ctx: OperationContext, tenantId: ObjectId): Promise<void> {
+/**
+ * Settles the tenant's journal entry if its holder died (its lease expired);
+ * `true` when it settled one.
+ */
+export async function recoverEntry(ctx: OperationContext, tenantId: ObjectId): Promise<boolean> {
   const now = ctx.clock();
-  for (const entry of await ctx.journal.expired(now, tenantId)) {
-    const lease = await ctx.journal.takeOver(entry, now);
-    if (lease) await ctx.settle(lease);
-  }
+  const [entry] = await ctx.journal.expired(now, tenantId);
+  const lease = entry ? await ctx.journal.takeOver(entry, now) : null;
+  if (lease) await ctx.settle(lease);
+  return lease !== null;
 }

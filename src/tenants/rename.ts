@@ -13,7 +13,7 @@ import { TenancyError } from '../errors.js';
 import { changedUnderneath, tenantExists } from './create.js';
 import type { Lease } from './journal.js';
 import { type ParsedName, parseName } from './names.js';
-import { begin, type OperationContext, type Outcome, step, underLease } from './operation.js';
+import { begin, type OperationContext, type Outcome, recoverEntry, step, underLease } from './operation.js';
 import type { TenantDocument } from './types.js';
 
 export function tenantNotFound(): TenancyError<'TENANT_NOT_FOUND'> {
@@ -28,7 +28,10 @@ export async function renameTenant(ctx: OperationContext, id: ObjectId, parsed: 
       await ctx.journal.end(lease);
       throw doc ? new TenancyError('TENANT_UNAVAILABLE') : tenantNotFound();
     }
-    if (doc.nameKey !== parsed.nameKey && !(await ctx.names.claim(parsed.nameKey, id))) {
+    if (
+      doc.nameKey !== parsed.nameKey &&
+      !(await ctx.names.claim(parsed.nameKey, id, (holder) => recoverEntry(ctx, holder)))
+    ) {
       await ctx.journal.end(lease);
       throw tenantExists();
     }
@@ -52,13 +55,15 @@ export async function renameTenant(ctx: OperationContext, id: ObjectId, parsed: 
 /** The physical half of a rename with `renameStorage`; idempotent, so recovery reruns it. */
 async function moveStorage(ctx: OperationContext, lease: Lease, doc: TenantDocument): Promise<TenantDocument> {
   const slug = parseName(doc.name).slug;
+  // Storage moves inside its own database, whatever the strategy's options say today.
+  const locate = (k: string) => ({ ...ctx.storage.locate(k), database: doc.storage.database });
   const fresh = (await ctx.keys.keysOf(doc._id)).find((c) => c.state === 'active' && c._id !== doc.key);
-  const key = fresh?._id ?? (await ctx.keys.claim(slug, doc._id, (k) => ctx.storage.locate(k), ctx.clock()));
+  const key = fresh?._id ?? (await ctx.keys.claim(slug, doc._id, locate, ctx.clock()));
   let current = await step(ctx, lease, 'key-claimed', { key });
   const known = (current.data.names as string[] | undefined) ?? [];
   const names = [...new Set([...known, ...(await ctx.storage.inventory(doc.storage))])];
   current = await step(ctx, current, 'inventoried', { names });
-  const to = ctx.storage.locate(key);
+  const to = locate(key);
   await ctx.storage.move(doc.storage, to, names);
   current = await step(ctx, current, 'moved');
   const active = await ctx.registry.update(doc._id, ['renaming'], {

@@ -69,9 +69,11 @@ export interface TenantPage {
   readonly next: string | null;
 }
 
-/** What {@link TenantManager.recover} settled. */
+/** What {@link TenantManager.recover} settled, and what it could not settle yet. */
 export interface RecoveryReport {
   readonly operations: ReadonlyArray<{ tenantId: string; op: string; outcome: Outcome }>;
+  /** Operations that failed to settle this time; they stay journaled and are tried again by the next `recover()`. */
+  readonly failed: ReadonlyArray<{ tenantId: string; op: string; error: TenancyError }>;
 }
 
 /** A tenant's data, through the ordinary driver API. */
@@ -304,7 +306,7 @@ export class TenantManager implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * const { operations } = await tenants.recover();
+   * const { operations, failed } = await tenants.recover();
    * ```
    * @throws {@link TenancyError} `STORAGE`.
    */
@@ -361,13 +363,20 @@ export class TenantManager implements AsyncDisposable {
 
   async #recover(): Promise<RecoveryReport> {
     const operations: Array<{ tenantId: string; op: string; outcome: Outcome }> = [];
-    const now = this.#ctx.clock();
-    for (const entry of await this.#ctx.journal.expired(now)) {
-      const lease = await this.#ctx.journal.takeOver(entry, now);
+    const failed: Array<{ tenantId: string; op: string; error: TenancyError }> = [];
+    for (const entry of await this.#ctx.journal.expired(this.#ctx.clock())) {
+      const tenantId = entry._id.toHexString();
+      // Each entry gets a lease from the clock as it is now: settling earlier ones takes time.
+      const lease = await this.#ctx.journal.takeOver(entry, this.#ctx.clock());
       if (!lease) continue;
-      operations.push({ tenantId: entry._id.toHexString(), op: entry.op, outcome: await this.#settle(lease) });
+      try {
+        operations.push({ tenantId, op: entry.op, outcome: await this.#settle(lease) });
+      } catch (error) {
+        // One entry that cannot settle now (a storage failure) must not keep the others, or init(), from finishing.
+        failed.push({ tenantId, op: entry.op, error: toTenancyError(error) });
+      }
     }
-    return { operations };
+    return { operations, failed };
   }
 
   #settle(lease: Lease): Promise<Outcome> {
@@ -409,6 +418,10 @@ export class TenantManager implements AsyncDisposable {
   #assertOpen(): void {
     if (this.#closed) throw new TenancyError('CLOSED');
   }
+}
+
+function toTenancyError(error: unknown): TenancyError {
+  return error instanceof TenancyError ? error : new TenancyError('STORAGE', 'Recovery failed', { cause: error });
 }
 
 const purgeSchema = z

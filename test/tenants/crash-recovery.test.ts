@@ -154,5 +154,5 @@ it('init() is idempotent and a second recover() finds nothing to do', async () =
   const tenants = make();
   await Promise.all([tenants.init(), tenants.init()]);
   await tenants.init();
-  expect(await tenants.recover()).toEqual({ operations: [] });
+  expect(await tenants.recover()).toEqual({ operations: [], failed: [] });
 });

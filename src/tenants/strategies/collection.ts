@@ -9,7 +9,7 @@ import { execute, executeExpecting, ServerCode } from '../../internal/execute.js
 import { validate } from '../../internal/validate.js';
 import type { TenantStorage } from '../types.js';
 import type { IsolationStrategy, StorageDriver, StrategyContext } from './strategy.js';
-import { isTombstone, moveDocuments, tombstone } from './tombstone.js';
+import { isTombstone, moveDocuments, type StrayCount, tombstone } from './tombstone.js';
 
 /** Prefix of every tenant collection. */
 export const COLLECTION_PREFIX = 'org_';
@@ -123,14 +123,18 @@ class CollectionStorage implements StorageDriver {
     for (const name of await this.#names(storage)) await this.#drop(db, name);
   }
 
-  async sweep(tombstoned: TenantStorage, into: TenantStorage | null): Promise<number> {
+  async sweep(tombstoned: TenantStorage, into: TenantStorage | null): Promise<StrayCount> {
     const db = this.#db(tombstoned);
-    let found = 0;
+    const total: StrayCount = { found: 0, conflicts: 0 };
     for (const name of await this.#names(tombstoned)) {
-      const target = into ? db.collection(into.collection + name.slice(tombstoned.collection.length)) : null;
-      found += await moveDocuments(db.collection(name), target);
+      const target = into
+        ? this.#db(into).collection(into.collection + name.slice(tombstoned.collection.length))
+        : null;
+      const count = await moveDocuments(db.collection(name), target);
+      total.found += count.found;
+      total.conflicts += count.conflicts;
     }
-    return found;
+    return total;
   }
 
   async #drop(db: Db, name: string): Promise<void> {

@@ -1,5 +1,6 @@
 import type { Collection, Document, MongoClient } from 'mongodb';
 import type { StorageKind, TenantStorage } from '../types.js';
+import type { StrayCount } from './tombstone.js';
 
 /** What a strategy is given when a manager binds it. @internal */
 export interface StrategyContext {
@@ -47,7 +48,6 @@ export interface StorageDriver {
   /**
    * Deals with documents written through stale handles into tombstones:
    * moves them to `into`, or discards them when `into` is `null`.
-   * Returns how many documents it found.
    */
-  sweep(tombstoned: TenantStorage, into: TenantStorage | null): Promise<number>;
+  sweep(tombstoned: TenantStorage, into: TenantStorage | null): Promise<StrayCount>;
 }

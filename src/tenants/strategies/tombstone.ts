@@ -12,7 +12,7 @@
  * and moves them to the renamed tenant, or counts and discards them for a
  * dropped one.
  */
-import type { Collection } from 'mongodb';
+import { BSON, type Collection } from 'mongodb';
 import { TenancyError } from '../../errors.js';
 import { execute, executeExpecting, ServerCode } from '../../internal/execute.js';
 
@@ -27,52 +27,88 @@ const DUPLICATE = Symbol('duplicate');
 // Tenant collections hold any _id type; the marker's is a string.
 type AnyCollection = Collection<{ _id: string }>;
 
+/** What happened to documents found in a tombstone. */
+export interface StrayCount {
+  /** Documents found (besides the marker). */
+  found: number;
+  /** Of those, documents that could not be moved: the target held another document with the same `_id`, or one that breaks its unique index. They are discarded. */
+  conflicts: number;
+}
+
 /**
  * Turns `collection` (dropped or renamed away a moment ago) into a tombstone.
  * Documents that stale handles wrote in between go to `strays` (or are
  * discarded when it is `null`).
  */
-export async function tombstone(collection: Collection, strays: Collection | null): Promise<void> {
+export async function tombstone(collection: Collection, strays: Collection | null): Promise<StrayCount> {
   const marked = collection as unknown as AnyCollection;
-  await execute('create tombstone index', () =>
-    marked.createIndex({ [TOMBSTONE_FIELD]: 1 }, { unique: true, name: TOMBSTONE_INDEX }),
-  );
+  const total: StrayCount = { found: 0, conflicts: 0 };
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    add(total, await moveDocuments(collection, strays));
+    // With strays present, the unique index cannot be built (on MongoDB): move them and try again.
+    const indexed = await executeExpecting('create tombstone index', ServerCode.DuplicateKey, false, () =>
+      marked.createIndex({ [TOMBSTONE_FIELD]: 1 }, { unique: true, name: TOMBSTONE_INDEX }).then(() => true),
+    );
+    if (!indexed) continue;
     const inserted = await executeExpecting('insert tombstone', ServerCode.DuplicateKey, DUPLICATE, () =>
       marked.insertOne({ _id: TOMBSTONE_ID }),
     );
-    if (inserted !== DUPLICATE || (await isTombstone(collection))) {
-      await moveDocuments(collection, strays);
-      return;
+    if (inserted !== DUPLICATE || (await hasMarker(marked))) {
+      add(total, await moveDocuments(collection, strays));
+      return total;
     }
-    await moveDocuments(collection, strays);
   }
   throw new TenancyError('STORAGE', 'Could not leave a tombstone: writes keep arriving through stale handles', {
     details: { operation: 'insert tombstone' },
   });
 }
 
-/** Whether `collection` is a tombstone. */
+function add(total: StrayCount, more: StrayCount): void {
+  total.found += more.found;
+  total.conflicts += more.conflicts;
+}
+
+/**
+ * Whether `collection` is a tombstone: it carries the tombstone index. Read
+ * from the index list, so the cost does not grow with the documents held.
+ */
 export async function isTombstone(collection: Collection): Promise<boolean> {
-  const marked = collection as unknown as AnyCollection;
-  return (await execute('read tombstone', () => marked.findOne({ _id: TOMBSTONE_ID }))) !== null;
+  const indexes = await executeExpecting('read tombstone', ServerCode.NamespaceNotFound, [], () =>
+    collection.indexes(),
+  );
+  return indexes.some((index) => index.name === TOMBSTONE_INDEX);
+}
+
+async function hasMarker(collection: AnyCollection): Promise<boolean> {
+  return (await execute('read tombstone', () => collection.findOne({ _id: TOMBSTONE_ID }))) !== null;
 }
 
 /**
  * Moves every document but the tombstone marker from `source` to `target`
- * (or deletes it when `target` is `null`); returns how many there were.
+ * (or discards it when `target` is `null`). A move only inserts: a document
+ * whose `_id` the target already holds with other content, or that breaks a
+ * unique index there, is never written over a live one; it is discarded and
+ * counted as a conflict. Safe to run again after a crash.
  */
-export async function moveDocuments(source: Collection, target: Collection | null): Promise<number> {
+export async function moveDocuments(source: Collection, target: Collection | null): Promise<StrayCount> {
   const from = source as unknown as AnyCollection;
   const strays = await execute('read stray documents', () => from.find({ _id: { $ne: TOMBSTONE_ID } }).toArray());
-  if (strays.length === 0) return 0;
-  if (target) {
-    // Replace by _id, so a retry after a crash does not duplicate what already moved.
-    const to = target as unknown as AnyCollection;
-    await execute('move stray documents', () =>
-      to.bulkWrite(strays.map((doc) => ({ replaceOne: { filter: { _id: doc._id }, replacement: doc, upsert: true } }))),
-    );
+  let conflicts = 0;
+  for (const doc of target ? strays : []) {
+    if (!(await insertOrMatch(target as unknown as AnyCollection, doc))) conflicts += 1;
   }
-  await execute('delete stray documents', () => from.deleteMany({ _id: { $in: strays.map((doc) => doc._id) } }));
-  return strays.length;
+  if (strays.length > 0) {
+    await execute('delete stray documents', () => from.deleteMany({ _id: { $in: strays.map((doc) => doc._id) } }));
+  }
+  return { found: strays.length, conflicts };
+}
+
+/** Inserts `doc`; `true` when it is in `target` afterwards (inserted now, or by an earlier attempt). */
+async function insertOrMatch(target: AnyCollection, doc: { _id: string }): Promise<boolean> {
+  const inserted = await executeExpecting('move stray document', ServerCode.DuplicateKey, false, () =>
+    target.insertOne(doc).then(() => true),
+  );
+  if (inserted) return true;
+  const existing = await execute('read moved document', () => target.findOne({ _id: doc._id }));
+  return existing !== null && BSON.EJSON.stringify(existing) === BSON.EJSON.stringify(doc);
 }

@@ -1,0 +1,49 @@
+/**
+ * `npm run bench`: starts (or connects to) the same real server as the tests,
+ * runs every benchmark, and writes docs/benchmarks.md and docs/benchmarks.json.
+ * Numbers are medians (and p95) of repeated runs in one process; targets are
+ * ratios against a baseline measured in the same run, never absolute times.
+ */
+import { writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { resolve } from 'node:path';
+import { MongoClient } from 'mongodb';
+import { startTestServer } from '../test/support/database.js';
+import { benchTenants, tenantsMarkdown } from './tenants.js';
+
+const log = (line: string) => console.log(`bench: ${line}`);
+const server = await startTestServer(log);
+const client = new MongoClient(server.uri);
+try {
+  const buildInfo = await client.db('admin').command({ buildInfo: 1 });
+  const environment = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpu: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown'}`,
+    server: `${server.kind} (reports MongoDB ${buildInfo.version})`,
+  };
+  log(`server: ${environment.server}`);
+  const tenants = await benchTenants(client, log);
+  const docs = resolve(import.meta.dirname, '..', 'docs');
+  await writeFile(resolve(docs, 'benchmarks.json'), `${JSON.stringify({ environment, tenants }, null, 2)}\n`);
+  await writeFile(
+    resolve(docs, 'benchmarks.md'),
+    [
+      '# Benchmarks',
+      '',
+      'Written by `npm run bench` (raw numbers in [benchmarks.json](benchmarks.json)). Times are milliseconds on the',
+      'machine below, measured from the client; compare the ratios, which are taken within one run.',
+      '',
+      `- Date: ${environment.date}`,
+      `- Node: ${environment.node}; CPU: ${environment.cpu}`,
+      `- Server: ${environment.server}`,
+      '',
+      tenantsMarkdown(tenants),
+      '',
+    ].join('\n'),
+  );
+  log('wrote docs/benchmarks.md');
+} finally {
+  await client.close();
+  await server.stop();
+}

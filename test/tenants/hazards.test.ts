@@ -1,0 +1,128 @@
+/**
+ * Hazards beyond a clean crash: a holder that stalls past its lease and wakes
+ * up, a dead holder met by an already-running process, storage options that
+ * changed between runs, and stale upserts that must never overwrite live data.
+ */
+import type { MongoServerError } from 'mongodb';
+import { describe, expect, it } from 'vitest';
+import { collectionPerTenant, type Tenant, type TenantManagerOptions } from '../../src/index.js';
+import { managerFactory, serverKind, useTestClient } from '../support/context.js';
+import { assertInvariants } from '../support/invariants.js';
+
+const { client, dbName } = useTestClient();
+const LEASE_MS = 5_000;
+
+function shared(options: Partial<TenantManagerOptions> = {}) {
+  const masterDbName = dbName('hz');
+  return (more: Partial<TenantManagerOptions> = {}) =>
+    managerFactory(client, () => masterDbName)({ leaseMs: LEASE_MS, ...options, ...more });
+}
+
+function gate() {
+  let open: () => void = () => {};
+  const closed = new Promise<void>((done) => {
+    open = done;
+  });
+  return { closed, open };
+}
+
+describe('leases', () => {
+  it.each([
+    ['rename', 'name-claimed', true],
+    ['create', 'registered', false],
+  ] as const)(
+    'a %s that stalls past its lease after %s stops instead of writing over the recovery',
+    async (op, stop, renameStorage) => {
+      const make = shared({ strategy: collectionPerTenant({ renameStorage }) });
+      const victim = await make().create({ name: 'Victim' });
+      let offset = 0;
+      const reached = gate();
+      const release = gate();
+      const stalled = make({
+        clock: () => new Date(Date.now() + offset),
+        hooks: {
+          afterStep: async (e) => {
+            if (e.op !== op || e.step !== stop) return;
+            reached.open();
+            await release.closed;
+          },
+        },
+      });
+      const running = op === 'rename' ? stalled.rename(victim.id, 'Fast Corp') : stalled.create({ name: 'Orphan' });
+      await reached.closed;
+      const later = new Date(Date.now() + 2 * LEASE_MS);
+      const recovering = make({ clock: () => later });
+      expect((await recovering.recover()).operations).toHaveLength(1);
+      offset = 2 * LEASE_MS; // the stalled process wakes up, a lease later
+      release.open();
+      await expect(running).rejects.toMatchObject({ code: 'CONFLICT' });
+      await assertInvariants(client, recovering, { tenants: 1 });
+      expect(await recovering.get(victim.id)).toMatchObject({ name: 'Victim', status: 'active' });
+    },
+  );
+
+  it('a running process settles a dead holder of the name it wants, instead of refusing until restart', async () => {
+    const make = shared();
+    const reached = gate();
+    const dying = make({
+      hooks: {
+        afterStep: (e) => {
+          if (e.step !== 'registered') return;
+          reached.open();
+          return new Promise<void>(() => {});
+        },
+      },
+    });
+    void dying.create({ name: 'Contested Name' });
+    await reached.closed;
+    let offset = 0;
+    const running = make({ clock: () => new Date(Date.now() + offset) });
+    await running.init();
+    await expect(running.create({ name: 'Contested Name' })).rejects.toMatchObject({ code: 'TENANT_EXISTS' });
+    offset = 2 * LEASE_MS;
+    expect(await running.create({ name: 'Contested Name' })).toMatchObject({ status: 'active' });
+    await assertInvariants(client, running, { tenants: 1 });
+  });
+});
+
+describe('storage options that changed between runs', () => {
+  it('a rename that moves storage keeps it in the tenant’s own database', async () => {
+    const make = shared();
+    const t = await make({ strategy: collectionPerTenant() }).create({ name: 'Stays Home' });
+    await make()
+      .scope(t)
+      .collection()
+      .insertMany([{ a: 1 }, { a: 2 }]);
+    const other = make({ strategy: collectionPerTenant({ database: dbName('elsewhere'), renameStorage: true }) });
+    const renamed = await other.rename(t.id, 'Moved Name');
+    expect(renamed.storage).toEqual({
+      strategy: 'collection',
+      database: t.storage.database,
+      collection: 'org_moved_name',
+    });
+    expect(await other.scope(renamed).collection().countDocuments()).toBe(2);
+    await assertInvariants(client, other, { tenants: 1 });
+  });
+});
+
+describe('stale upserts', () => {
+  it('never overwrite a live document when strays are moved', async () => {
+    const tenants = shared({ strategy: collectionPerTenant({ renameStorage: true }) })();
+    const t = await tenants.create({ name: 'Payroll' });
+    const stale = tenants.scope(t).collection<{ _id: string; name?: string; salary?: number; flagged?: boolean }>();
+    await stale.insertOne({ _id: 'emp-1', name: 'Ada', salary: 100 });
+    const renamed = await tenants.rename(t.id, 'Payroll Two');
+    const write = stale.updateOne({ _id: 'emp-1' }, { $set: { flagged: true } }, { upsert: true });
+    if (serverKind() === 'ferretdb') {
+      await write; // not rejected here: it lands in the tombstone
+      expect(await tenants.purgeTombstones({ olderThanMs: 0 })).toMatchObject({ conflicts: 1, moved: 0, purged: 1 });
+    } else {
+      expect(((await write.catch((e: unknown) => e)) as MongoServerError).code).toBe(11000);
+    }
+    const live = await tenants
+      .scope(renamed as Tenant)
+      .collection()
+      .findOne({ _id: 'emp-1' as never });
+    expect(live).toEqual({ _id: 'emp-1', name: 'Ada', salary: 100 });
+  });
+});
