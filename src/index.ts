@@ -5,6 +5,7 @@
  */
 export { ERROR_CODES, type ErrorCode, type ErrorDetails, httpStatus, isTenancyError, TenancyError } from './errors.js';
 export type { Clock } from './internal/clock.js';
+export type { OperationKind } from './tenants/journal.js';
 export { MAX_NAME_LENGTH } from './tenants/names.js';
 export type { Outcome, StepEvent } from './tenants/operation.js';
 export type { PurgeReport } from './tenants/purge.js';

@@ -11,7 +11,7 @@ import type { Lease } from './journal.js';
 import { begin, type OperationContext, type Outcome, step, underLease } from './operation.js';
 import type { StrayCount } from './strategies/tombstone.js';
 
-/** What {@link purgeTombstones} did. */
+/** What {@link TenantManager.purgeTombstones} did. */
 export interface PurgeReport {
   /** Keys whose tombstones were removed; each is free for new tenants again. */
   readonly purged: number;
