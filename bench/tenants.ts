@@ -137,7 +137,7 @@ async function seedRename(client: MongoClient) {
 }
 
 const FERRETDB_NOTE =
-  'On FerretDB v1 with SQLite, every query except a lookup by `_id` alone scans its collection, and each database keeps its collection metadata together, so with 1,000 tenants (1,000 more collections in the master database) create, rename, drop and listing slow down; on MongoDB these are index lookups. See [compatibility.md](compatibility.md).';
+  'On FerretDB v1 with SQLite, every query except a lookup by `_id` alone scans its collection (measured: about 10 µs a document), so with 1,000 tenants (and 1,000 more collections in the master database) create, rename, drop and listing slow down; on MongoDB these are index lookups. See [compatibility.md](compatibility.md).';
 
 export function tenantsMarkdown(results: TenantResults): string {
   const latencyRows = results.latency.map((r) => [r.op, r.tenants, r.n, r.median, r.p95]);
