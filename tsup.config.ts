@@ -9,4 +9,6 @@ export default defineConfig({
   target: 'node20',
   platform: 'node',
   treeshake: true,
+  // import.meta.url in the CommonJS build (the worker pool resolves bcryptjs with it).
+  shims: true,
 });

@@ -18,7 +18,16 @@ export const ERROR_CODES = {
   TENANT_UNAVAILABLE: { status: 409, message: 'The organization is being changed or removed' },
   CONFLICT: { status: 409, message: 'Another operation on this organization is in progress' },
   STORAGE: { status: 503, message: 'The database operation failed' },
-  CLOSED: { status: 503, message: 'The manager is closed' },
+  CLOSED: { status: 503, message: 'The service is closed' },
+  INVALID_CREDENTIALS: { status: 401, message: 'The email or password is incorrect' },
+  LOCKED: { status: 429, message: 'Too many failed attempts; try again later' },
+  TOKEN_INVALID: { status: 401, message: 'The access token is invalid' },
+  TOKEN_EXPIRED: { status: 401, message: 'The access token has expired' },
+  TOKEN_REVOKED: { status: 401, message: 'The access token has been revoked' },
+  FORBIDDEN: { status: 403, message: 'This token does not give access to that organization' },
+  EMAIL_TAKEN: { status: 409, message: 'An admin with this email already exists' },
+  WEAK_PASSWORD: { status: 422, message: 'The password does not meet the password rules' },
+  ADMIN_NOT_FOUND: { status: 404, message: 'The admin does not exist' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 /** A stable, documented error code. */
@@ -34,6 +43,8 @@ export interface ErrorDetails {
   driverCode?: number;
   /** What the library was doing, for `STORAGE` errors. */
   operation?: string;
+  /** Seconds until a `LOCKED` caller may try again. */
+  retryAfter?: number;
 }
 
 /**

@@ -3,6 +3,17 @@
  *
  * @packageDocumentation
  */
+
+export { ADMIN_ROLES, type Admin, type AdminRole } from './auth/admins.js';
+export { type AuthContext, AuthService, type AuthServiceOptions, type LoginResult } from './auth/auth-service.js';
+export {
+  BCRYPT_MAX_BYTES,
+  type BcryptHasherOptions,
+  bcryptHasher,
+  type PasswordHasher,
+  type PasswordRules,
+} from './auth/passwords.js';
+export { ACCESS_TOKEN_TYPE, MIN_SECRET_BYTES, type TokenAlgorithm, type TokenKey } from './auth/tokens.js';
 export { ERROR_CODES, type ErrorCode, type ErrorDetails, httpStatus, isTenancyError, TenancyError } from './errors.js';
 export type { Clock } from './internal/clock.js';
 export type { OperationKind } from './tenants/journal.js';

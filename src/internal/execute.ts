@@ -10,6 +10,7 @@ export const ServerCode = {
   NamespaceNotFound: 26,
   NamespaceExists: 48,
   DuplicateKey: 11000,
+  NotImplemented: 238,
 } as const;
 
 function serverCode(error: unknown): number | undefined {

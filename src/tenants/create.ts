@@ -18,10 +18,19 @@ export function changedUnderneath(): TenancyError<'CONFLICT'> {
   return new TenancyError('CONFLICT', 'The organization changed underneath this operation');
 }
 
+/**
+ * Work done inside a create, after the storage exists and before the tenant
+ * becomes `active`; what it returns is saved on the record. If it throws, or
+ * the process dies, the create is undone, and with it every document of
+ * the tenant in the tenant-owned master collections.
+ */
+export type BeforeActivate = (doc: TenantDocument) => Promise<Partial<Pick<TenantDocument, 'adminId'>>>;
+
 export async function createTenant(
   ctx: OperationContext,
   parsed: ParsedName,
   metadata: Record<string, unknown>,
+  beforeActivate?: BeforeActivate,
 ): Promise<TenantDocument> {
   const id = new ObjectId();
   let lease = await begin(ctx, id, 'create', { name: parsed.name });
@@ -51,7 +60,9 @@ export async function createTenant(
     lease = await step(ctx, lease, 'registered');
     await ctx.storage.provision(doc.storage);
     lease = await step(ctx, lease, 'provisioned');
-    const active = await ctx.registry.update(id, ['creating'], { status: 'active', updatedAt: ctx.clock() });
+    const extra = beforeActivate ? await beforeActivate(doc) : {};
+    if (beforeActivate) lease = await step(ctx, lease, 'prepared');
+    const active = await ctx.registry.update(id, ['creating'], { ...extra, status: 'active', updatedAt: ctx.clock() });
     if (!active) throw changedUnderneath();
     lease = await step(ctx, lease, 'activated');
     await ctx.journal.end(lease);
@@ -72,6 +83,7 @@ export async function settleCreate(ctx: OperationContext, lease: Lease): Promise
 
 async function undoCreate(ctx: OperationContext, lease: Lease): Promise<void> {
   const doc = await ctx.registry.findById(lease._id);
+  await ctx.registry.deleteOwned(lease._id);
   if (doc) {
     await ctx.storage.remove(doc.storage);
     await ctx.registry.delete(lease._id);

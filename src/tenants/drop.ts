@@ -1,5 +1,5 @@
 /**
- * drop: lease, mark the record `dropping`, list the storage, remove it
+ * drop: lease, mark the record `dropping`, remove the tenant's admins, list the storage, remove it
  * (tombstones stay at its names), delete the record, mark the keys
  * `dropped`, free the name. Interrupted after the mark, it is finished.
  */
@@ -28,7 +28,9 @@ export async function dropTenant(ctx: OperationContext, id: ObjectId): Promise<b
 
 async function finishDrop(ctx: OperationContext, lease: Lease): Promise<void> {
   const doc = await ctx.registry.findById(lease._id);
-  let current = lease;
+  // Admins go first, so nobody can sign in to a tenant that is going away.
+  await ctx.registry.deleteOwned(lease._id);
+  let current = await step(ctx, lease, 'owned-removed');
   if (doc) {
     const known = (current.data.names as string[] | undefined) ?? [];
     const names = [...new Set([...known, ...(await ctx.storage.inventory(doc.storage))])];

@@ -7,11 +7,19 @@ import { execute } from '../internal/execute.js';
 import type { TenantDocument, TenantStatus } from './types.js';
 
 export const REGISTRY_COLLECTION = 'organizations';
+/**
+ * Master-database collections whose documents belong to one tenant (by a
+ * `tenantId` field): the AuthService's admins and their email claims. A
+ * drop, or an undone create, removes them with the tenant.
+ */
+export const TENANT_OWNED_COLLECTIONS = ['organization_admins', 'organization_admin_emails'] as const;
 
 export class Registry {
+  readonly #master: Db;
   readonly #records: Collection<TenantDocument>;
 
   constructor(master: Db) {
+    this.#master = master;
     this.#records = master.collection<TenantDocument>(REGISTRY_COLLECTION);
   }
 
@@ -54,6 +62,13 @@ export class Registry {
         { returnDocument: 'after' },
       ),
     );
+  }
+
+  /** Removes the tenant's documents from {@link TENANT_OWNED_COLLECTIONS}. */
+  async deleteOwned(id: ObjectId): Promise<void> {
+    for (const name of TENANT_OWNED_COLLECTIONS) {
+      await execute('delete tenant-owned documents', () => this.#master.collection(name).deleteMany({ tenantId: id }));
+    }
   }
 
   async delete(id: ObjectId): Promise<void> {

@@ -8,7 +8,7 @@ import { TenancyError } from '../errors.js';
 import { type Clock, systemClock } from '../internal/clock.js';
 import { validate } from '../internal/validate.js';
 import { KeyClaims, NameClaims } from './claims.js';
-import { createTenant, settleCreate } from './create.js';
+import { type BeforeActivate, createTenant, settleCreate } from './create.js';
 import { dropTenant, settleDrop } from './drop.js';
 import { Journal, type Lease } from './journal.js';
 import { parseMetadata } from './metadata.js';
@@ -20,6 +20,17 @@ import { renameTenant, settleRename, tenantNotFound } from './rename.js';
 import { collectionPerTenant } from './strategies/collection.js';
 import type { IsolationStrategy, StorageDriver } from './strategies/strategy.js';
 import { type Tenant, type TenantDocument, toTenant } from './types.js';
+
+/**
+ * Creates a tenant and runs `beforeActivate` inside the create's journal, so
+ * both happen or neither does. For the AuthService; not exported from the
+ * package. @internal
+ */
+export let createWithinJournal: (
+  manager: TenantManager,
+  input: CreateTenantInput,
+  beforeActivate: BeforeActivate,
+) => Promise<Tenant>;
 
 /** The master database name when none is given: the seed's `MASTER_DB_NAME`. */
 export const DEFAULT_MASTER_DB_NAME = 'org_master_db';
@@ -194,10 +205,18 @@ export class TenantManager implements AsyncDisposable {
    * @throws {@link TenancyError} `INVALID_NAME`, `INVALID_INPUT`, `TENANT_EXISTS`, `STORAGE`.
    */
   create(input: CreateTenantInput): Promise<Tenant> {
+    return this.#create(input);
+  }
+
+  #create(input: CreateTenantInput, beforeActivate?: BeforeActivate): Promise<Tenant> {
     return this.#run(async () => {
       const { name, metadata } = parseCreateInput(input);
-      return toTenant(await createTenant(this.#ctx, parseName(name), parseMetadata(metadata)));
+      return toTenant(await createTenant(this.#ctx, parseName(name), parseMetadata(metadata), beforeActivate));
     });
+  }
+
+  static {
+    createWithinJournal = (manager, input, beforeActivate) => manager.#create(input, beforeActivate);
   }
 
   /**

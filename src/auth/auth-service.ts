@@ -1,0 +1,483 @@
+/**
+ * The AuthService: organization admins, passwords, access tokens, and the
+ * one-call guard that keeps an admin inside their own organization.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { ObjectId } from 'mongodb';
+import { z } from 'zod';
+import { TenancyError } from '../errors.js';
+import { type Clock, systemClock } from '../internal/clock.js';
+import { validate } from '../internal/validate.js';
+import { createWithinJournal, type TenantManager } from '../tenants/tenant-manager.js';
+import type { Tenant } from '../tenants/types.js';
+import { ADMIN_ROLES, type Admin, type AdminDocument, type AdminRole, AdminStore, toAdmin } from './admins.js';
+import { bcryptHasher, normalizePassword, type PasswordHasher, type PasswordRules } from './passwords.js';
+import { LoginThrottle } from './throttle.js';
+import { KeyRing, type TokenKey } from './tokens.js';
+
+/** Options of {@link AuthService}. */
+export interface AuthServiceOptions {
+  /** The TenantManager whose organizations the admins belong to; its master database holds the admins. */
+  tenants: TenantManager;
+  tokens: {
+    /** The key ring, oldest first: the last key that can sign signs, every listed key verifies. */
+    keys: TokenKey[];
+    /** `iss` of issued tokens, checked on verify. Default `mongo-tenancy`. */
+    issuer?: string;
+    /** `aud` of issued tokens, checked on verify. Default `mongo-tenancy`. */
+    audience?: string;
+    /** Token lifetime in seconds. Default 1,800 (the original's 30 minutes). */
+    ttlSeconds?: number;
+    /** Clock skew allowed on `exp`, `nbf` and `iat`, 0 to 60 seconds. Default 5. */
+    clockToleranceSeconds?: number;
+    /** How long a verified admin's token version and status are cached, in ms (0 to 60,000). Default 5,000: the longest a revoked token still verifies. */
+    revocationCacheMs?: number;
+  };
+  /** How passwords are hashed. Default {@link bcryptHasher}`()`: bcryptjs, cost 12, in worker threads. */
+  hasher?: PasswordHasher;
+  /** Password length rules. Default 8 to 128 characters (and at most 72 bytes). */
+  passwordRules?: Partial<PasswordRules>;
+  /** Failed logins allowed per email and per client key within the window. Default 5 in 15 minutes. */
+  throttle?: { maxFailures?: number; windowMs?: number };
+  /** The clock for tokens and throttling. Default: the system clock. */
+  clock?: Clock;
+}
+
+/** What {@link AuthService.verify} returns for a valid token. */
+export interface AuthContext {
+  readonly adminId: string;
+  readonly tenantId: string;
+  readonly role: AdminRole;
+  readonly expiresAt: Date;
+  readonly tokenId: string;
+}
+
+/** What {@link AuthService.login} returns. */
+export interface LoginResult {
+  readonly token: string;
+  readonly tokenType: 'Bearer';
+  readonly expiresAt: Date;
+  readonly admin: Admin;
+  readonly tenant: Tenant;
+}
+
+const isFunction = (v: unknown) => typeof v === 'function';
+const optionsSchema = z
+  .object({
+    tenants: z.custom<TenantManager>(
+      (v) => isFunction((v as TenantManager | null)?.get) && !!(v as TenantManager).master,
+      'a TenantManager',
+    ),
+    tokens: z
+      .object({
+        keys: z.array(z.custom<TokenKey>((v) => typeof v === 'object' && v !== null, 'a key')).min(1),
+        issuer: z.string().min(1).max(256).default('mongo-tenancy'),
+        audience: z.string().min(1).max(256).default('mongo-tenancy'),
+        ttlSeconds: z.number().int().min(30).max(86_400).default(1_800),
+        clockToleranceSeconds: z.number().int().min(0).max(60).default(5),
+        revocationCacheMs: z.number().int().min(0).max(60_000).default(5_000),
+      })
+      .strict(),
+    hasher: z
+      .custom<PasswordHasher>(
+        (v) => isFunction((v as PasswordHasher | null)?.hash) && isFunction((v as PasswordHasher).verify),
+        'a PasswordHasher',
+      )
+      .optional(),
+    passwordRules: z
+      .object({
+        minLength: z.number().int().min(8).max(128).default(8),
+        maxLength: z.number().int().min(8).max(128).default(128),
+      })
+      .strict()
+      .refine((r) => r.minLength <= r.maxLength, 'minLength must not exceed maxLength')
+      .default({ minLength: 8, maxLength: 128 }),
+    throttle: z
+      .object({
+        maxFailures: z.number().int().min(1).max(1_000).default(5),
+        windowMs: z
+          .number()
+          .int()
+          .min(1_000)
+          .max(86_400_000)
+          .default(15 * 60_000),
+      })
+      .strict()
+      .default({ maxFailures: 5, windowMs: 15 * 60_000 }),
+    clock: z.custom<Clock>(isFunction, 'a function returning a Date').default(() => systemClock),
+  })
+  .strict();
+
+const EMAIL = z
+  .string()
+  .max(254)
+  .transform((v) => v.normalize('NFC').trim().toLowerCase())
+  .pipe(z.email({ message: 'an email address' }));
+const registerSchema = z.object({ name: z.string(), email: EMAIL, password: z.string() }).strict();
+const adminSchema = z
+  .object({ email: EMAIL, password: z.string(), role: z.enum(ADMIN_ROLES).default('admin') })
+  .strict();
+const loginSchema = z
+  .object({
+    email: z.string().max(1_024),
+    password: z.string().max(4_096),
+    clientKey: z.string().min(1).max(256).optional(),
+  })
+  .strict();
+const HEX_ID = /^[0-9a-f]{24}$/;
+
+interface CachedState {
+  admin: AdminDocument | null;
+  until: number;
+}
+
+/**
+ * Organization admins with bcrypt-hashed passwords, logins that issue JWTs
+ * carrying the organization's id, verification, and {@link AuthService.authorize},
+ * which keeps an admin inside their own organization.
+ *
+ * @example
+ * ```ts
+ * const auth = new AuthService({ tenants, tokens: { keys: [{ kid: 'k1', alg: 'HS256', secret: process.env.SECRET_KEY! }] } });
+ * const { token } = await auth.login({ email: 'ada@acme.test', password: 'correct horse battery' });
+ * const ctx = await auth.verify(token);
+ * await auth.authorize(ctx, 'Acme Corp');
+ * ```
+ * @throws {@link TenancyError} `INVALID_OPTIONS` naming the bad option: a weak or placeholder HS256 secret, a bcrypt cost below 10, ...
+ */
+export class AuthService implements AsyncDisposable {
+  readonly #tenants: TenantManager;
+  readonly #admins: AdminStore;
+  readonly #throttle: LoginThrottle;
+  readonly #ring: KeyRing;
+  readonly #hasher: PasswordHasher;
+  readonly #rules: PasswordRules;
+  readonly #clock: Clock;
+  readonly #cacheMs: number;
+  readonly #cache = new Map<string, CachedState>();
+  #dummyHash: Promise<string> | undefined;
+  #ready: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(options: AuthServiceOptions) {
+    const o = validate(optionsSchema, options ?? {}, 'INVALID_OPTIONS', 'AuthService options');
+    this.#tenants = o.tenants;
+    this.#ring = new KeyRing(o.tokens.keys, o.tokens);
+    this.#admins = new AdminStore(o.tenants.master);
+    this.#throttle = new LoginThrottle(o.tenants.master, o.throttle);
+    this.#hasher = o.hasher ?? bcryptHasher();
+    this.#rules = o.passwordRules;
+    this.#clock = o.clock;
+    this.#cacheMs = o.tokens.revocationCacheMs;
+  }
+
+  /**
+   * Creates the indexes the service needs and the TenantManager's. Idempotent; other methods call it for you.
+   *
+   * @example
+   * ```ts
+   * await auth.init();
+   * ```
+   * @throws {@link TenancyError} `STORAGE`.
+   */
+  init(): Promise<void> {
+    if (this.#closed) return Promise.reject(new TenancyError('CLOSED'));
+    this.#ready ??= Promise.all([this.#tenants.init(), this.#admins.ensureIndexes(), this.#throttle.ensureIndexes()])
+      .then(() => undefined)
+      .catch((error) => {
+        this.#ready = undefined;
+        throw error;
+      });
+    return this.#ready;
+  }
+
+  /**
+   * Creates an organization and its first admin (role `owner`), all or
+   * nothing: if the admin cannot be created, or the process dies half-way,
+   * no organization is left behind.
+   *
+   * @example
+   * ```ts
+   * const { tenant, admin } = await auth.registerOrganization({ name: 'Acme Corp', email: 'ada@acme.test', password: 'correct horse battery' });
+   * ```
+   * @throws {@link TenancyError} `INVALID_INPUT`, `INVALID_NAME`, `WEAK_PASSWORD`, `TENANT_EXISTS`, `EMAIL_TAKEN`, `STORAGE`.
+   */
+  async registerOrganization(input: {
+    name: string;
+    email: string;
+    password: string;
+  }): Promise<{ tenant: Tenant; admin: Admin }> {
+    await this.init();
+    const { name, email, password } = validate(registerSchema, input, 'INVALID_INPUT', 'registration');
+    const passwordHash = await this.#hasher.hash(normalizePassword(password, this.#rules));
+    let admin: AdminDocument | undefined;
+    const tenant = await createWithinJournal(this.#tenants, { name }, async (doc) => {
+      admin = await this.#admins.insert({ tenantId: doc._id, email, passwordHash, role: 'owner' }, this.#clock());
+      return { adminId: admin._id.toHexString() };
+    });
+    return { tenant, admin: toAdmin(admin as AdminDocument) };
+  }
+
+  /**
+   * Adds an admin to an existing organization.
+   *
+   * @example
+   * ```ts
+   * await auth.createAdmin(tenant.id, { email: 'bob@acme.test', password: 'another long password' });
+   * ```
+   * @throws {@link TenancyError} `TENANT_NOT_FOUND`, `INVALID_INPUT`, `WEAK_PASSWORD`, `EMAIL_TAKEN`, `STORAGE`.
+   */
+  async createAdmin(tenantId: string, input: { email: string; password: string; role?: AdminRole }): Promise<Admin> {
+    const tenant = await this.#activeTenant(tenantId);
+    const { email, password, role } = validate(adminSchema, input, 'INVALID_INPUT', 'admin');
+    const passwordHash = await this.#hasher.hash(normalizePassword(password, this.#rules));
+    const doc = await this.#admins.insert(
+      { tenantId: new ObjectId(tenant.id), email, passwordHash, role },
+      this.#clock(),
+    );
+    return toAdmin(doc);
+  }
+
+  /**
+   * The organization's admins, oldest first.
+   *
+   * @example
+   * ```ts
+   * const admins = await auth.listAdmins(tenant.id);
+   * ```
+   * @throws {@link TenancyError} `TENANT_NOT_FOUND`, `STORAGE`.
+   */
+  async listAdmins(tenantId: string): Promise<Admin[]> {
+    const tenant = await this.#activeTenant(tenantId);
+    return (await this.#admins.listByTenant(new ObjectId(tenant.id))).map(toAdmin);
+  }
+
+  /**
+   * Sets a new password and revokes every token issued before.
+   *
+   * @example
+   * ```ts
+   * await auth.changePassword(admin.id, 'a brand new passphrase');
+   * ```
+   * @throws {@link TenancyError} `ADMIN_NOT_FOUND`, `WEAK_PASSWORD`, `STORAGE`.
+   */
+  async changePassword(adminId: string, password: string): Promise<Admin> {
+    const admin = await this.#admin(adminId);
+    const passwordHash = await this.#hasher.hash(normalizePassword(password, this.#rules));
+    return this.#updated(await this.#admins.update(admin._id, { passwordHash }, true, this.#clock()));
+  }
+
+  /**
+   * Changes an admin's email (unique across the deployment) and revokes older tokens.
+   *
+   * @example
+   * ```ts
+   * await auth.changeEmail(admin.id, 'ada@globex.test');
+   * ```
+   * @throws {@link TenancyError} `ADMIN_NOT_FOUND`, `INVALID_INPUT`, `EMAIL_TAKEN`, `STORAGE`.
+   */
+  async changeEmail(adminId: string, email: string): Promise<Admin> {
+    const admin = await this.#admin(adminId);
+    const normalized = validate(EMAIL, email, 'INVALID_INPUT', 'email');
+    return this.#updated(await this.#admins.changeEmail(admin, normalized, this.#clock()));
+  }
+
+  /**
+   * Deactivates an admin: no more logins, and every token stops working.
+   *
+   * @example
+   * ```ts
+   * await auth.deactivate(admin.id);
+   * ```
+   * @throws {@link TenancyError} `ADMIN_NOT_FOUND`, `STORAGE`.
+   */
+  async deactivate(adminId: string): Promise<Admin> {
+    const admin = await this.#admin(adminId);
+    return this.#updated(await this.#admins.update(admin._id, { active: false }, true, this.#clock()));
+  }
+
+  /**
+   * Revokes every token the admin holds now (they sign in again).
+   *
+   * @example
+   * ```ts
+   * await auth.revokeAll(admin.id);
+   * ```
+   * @throws {@link TenancyError} `ADMIN_NOT_FOUND`, `STORAGE`.
+   */
+  async revokeAll(adminId: string): Promise<void> {
+    const admin = await this.#admin(adminId);
+    this.#updated(await this.#admins.update(admin._id, {}, true, this.#clock()));
+  }
+
+  /**
+   * Deletes an admin and frees the email.
+   *
+   * @example
+   * ```ts
+   * await auth.deleteAdmin(admin.id);
+   * ```
+   * @throws {@link TenancyError} `ADMIN_NOT_FOUND`, `STORAGE`.
+   */
+  async deleteAdmin(adminId: string): Promise<void> {
+    const admin = await this.#admin(adminId);
+    await this.#admins.delete(admin);
+    this.#cache.delete(adminId);
+  }
+
+  /**
+   * Signs an admin in. A wrong password, an unknown email, a deactivated
+   * admin and an organization that is gone all give `INVALID_CREDENTIALS`
+   * after the same work (one bcrypt comparison at the configured cost).
+   * After too many failures for the email or the `clientKey` (an IP
+   * address, say), `LOCKED` with `details.retryAfter` in seconds, even with
+   * the right password, until the window closes.
+   *
+   * @example
+   * ```ts
+   * const { token, expiresAt } = await auth.login({ email: 'ada@acme.test', password: 'correct horse battery', clientKey: req.ip });
+   * ```
+   * @throws {@link TenancyError} `INVALID_INPUT`, `INVALID_CREDENTIALS`, `LOCKED`, `STORAGE`.
+   */
+  async login(input: { email: string; password: string; clientKey?: string }): Promise<LoginResult> {
+    await this.init();
+    const {
+      email: rawEmail,
+      password: rawPassword,
+      clientKey,
+    } = validate(loginSchema, input, 'INVALID_INPUT', 'login');
+    const email = rawEmail.normalize('NFC').trim().toLowerCase();
+    const password = rawPassword.normalize('NFC');
+    const keys = [`email:${email}`, ...(clientKey ? [`client:${clientKey}`] : [])];
+    const now = this.#clock();
+    const retryAfter = await this.#throttle.retryAfter(keys, now);
+    if (retryAfter > 0) throw new TenancyError('LOCKED', undefined, { details: { retryAfter } });
+
+    const admin = await this.#admins.findByEmail(email);
+    const usable = admin?.active === true;
+    const matches = await this.#hasher.verify(password, usable ? admin.passwordHash : await this.#dummy());
+    const tenant = usable && matches ? await this.#tenants.get(admin.tenantId.toHexString()) : null;
+    if (!admin || !tenant || tenant.status !== 'active') {
+      await this.#throttle.fail(keys, now);
+      throw new TenancyError('INVALID_CREDENTIALS');
+    }
+    await this.#throttle.reset(`email:${email}`);
+    const { token, expiresAt } = await this.#ring.sign(
+      { sub: admin._id.toHexString(), org: tenant.id, role: admin.role, ver: admin.tokenVersion, jti: randomUUID() },
+      now,
+    );
+    return { token, tokenType: 'Bearer', expiresAt, admin: toAdmin(admin), tenant };
+  }
+
+  /**
+   * Verifies an access token: signature with the ring's own keys and
+   * algorithms only, `typ`, `iss`, `aud`, `exp`, `iat`, then whether the
+   * admin still exists, is active, belongs to the token's organization and
+   * has not revoked it (cached for `revocationCacheMs`).
+   *
+   * @example
+   * ```ts
+   * const { tenantId, adminId } = await auth.verify(bearerToken);
+   * ```
+   * @throws {@link TenancyError} `TOKEN_INVALID`, `TOKEN_EXPIRED`, `TOKEN_REVOKED`, `STORAGE`.
+   */
+  async verify(token: string): Promise<AuthContext> {
+    const now = this.#clock();
+    const payload = await this.#ring.verify(token, now);
+    const admin = await this.#adminState(payload.sub, now);
+    if (!admin || !admin.active || admin.tenantId.toHexString() !== payload.org || admin.tokenVersion !== payload.ver) {
+      throw new TenancyError('TOKEN_REVOKED');
+    }
+    return Object.freeze({
+      adminId: payload.sub,
+      tenantId: payload.org,
+      role: admin.role,
+      expiresAt: new Date(payload.exp * 1000),
+      tokenId: payload.jti,
+    });
+  }
+
+  /**
+   * The seed's `get_current_org_id` in one call: resolves the target
+   * organization (id or name) and throws `FORBIDDEN` unless it is the
+   * token's own.
+   *
+   * @example
+   * ```ts
+   * const tenant = await auth.authorize(await auth.verify(token), 'Acme Corp');
+   * ```
+   * @throws {@link TenancyError} `FORBIDDEN`, `TENANT_NOT_FOUND`, `INVALID_NAME`, `STORAGE`.
+   */
+  async authorize(ctx: Pick<AuthContext, 'tenantId'>, target: string | Pick<Tenant, 'id'>): Promise<Tenant> {
+    const tenant = await this.#tenants.get(target);
+    if (!tenant) throw new TenancyError('TENANT_NOT_FOUND');
+    if (tenant.id !== ctx?.tenantId) throw new TenancyError('FORBIDDEN');
+    return tenant;
+  }
+
+  /**
+   * The public keys of the ring's EdDSA and ES256 keys, as a JWK Set to publish.
+   *
+   * @example
+   * ```ts
+   * app.get('/.well-known/jwks.json', async (_req, res) => res.json(await auth.jwks()));
+   * ```
+   */
+  jwks(): Promise<{ keys: import('jose').JWK[] }> {
+    return this.#ring.jwks();
+  }
+
+  /**
+   * Stops the hashing workers. The TenantManager and the MongoClient stay yours.
+   *
+   * @example
+   * ```ts
+   * await auth.close();
+   * ```
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#hasher.close?.();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #dummy(): Promise<string> {
+    this.#dummyHash ??= this.#hasher.hash(randomBytes(24).toString('base64url'));
+    return this.#dummyHash;
+  }
+
+  async #adminState(adminId: string, now: Date): Promise<AdminDocument | null> {
+    const cached = this.#cache.get(adminId);
+    if (cached && cached.until > now.getTime()) return cached.admin;
+    const admin = await this.#admins.findById(ObjectId.createFromHexString(adminId));
+    if (this.#cacheMs > 0) this.#cache.set(adminId, { admin, until: now.getTime() + this.#cacheMs });
+    return admin;
+  }
+
+  async #admin(adminId: string): Promise<AdminDocument> {
+    await this.init();
+    const admin =
+      typeof adminId === 'string' && HEX_ID.test(adminId)
+        ? await this.#admins.findById(ObjectId.createFromHexString(adminId))
+        : null;
+    if (!admin) throw new TenancyError('ADMIN_NOT_FOUND');
+    return admin;
+  }
+
+  #updated(doc: AdminDocument | null): Admin {
+    if (!doc) throw new TenancyError('ADMIN_NOT_FOUND');
+    this.#cache.delete(doc._id.toHexString());
+    return toAdmin(doc);
+  }
+
+  async #activeTenant(tenantId: string): Promise<Tenant> {
+    await this.init();
+    const tenant = typeof tenantId === 'string' && HEX_ID.test(tenantId) ? await this.#tenants.get(tenantId) : null;
+    if (!tenant || tenant.id !== tenantId) throw new TenancyError('TENANT_NOT_FOUND');
+    if (tenant.status !== 'active') throw new TenancyError('TENANT_UNAVAILABLE');
+    return tenant;
+  }
+}

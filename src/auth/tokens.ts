@@ -1,0 +1,200 @@
+/**
+ * Access tokens: a key ring with `kid`s, signing with jose, and verification
+ * pinned to the ring's algorithms. Every failure, whatever jose throws,
+ * becomes a `TOKEN_INVALID` or `TOKEN_EXPIRED` {@link TenancyError}.
+ */
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { exportJWK, type JWK, type JWTHeaderParameters, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import { TenancyError } from '../errors.js';
+
+/** Token signing algorithms a ring may use. */
+export type TokenAlgorithm = 'HS256' | 'EdDSA' | 'ES256';
+
+/** One key of the ring. The last key that can sign is the signing key; every listed key verifies. */
+export type TokenKey =
+  | { kid: string; alg: 'HS256'; secret: string | Uint8Array }
+  | { kid: string; alg: 'EdDSA' | 'ES256'; privateKey?: KeyObject; publicKey?: KeyObject };
+
+/** The `typ` header of access tokens (RFC 9068). */
+export const ACCESS_TOKEN_TYPE = 'at+jwt';
+/** Headers that point at keys elsewhere; a token carrying one is refused, never followed. */
+const FOREIGN_KEY_HEADERS = ['jku', 'x5u', 'jwk', 'x5c'] as const;
+const KNOWN_PLACEHOLDERS = [
+  'secret',
+  'changeme',
+  'change-me',
+  'your-incredibly-secure-and-long-secret-key',
+  'your-secret-key',
+  'supersecret',
+  'password',
+];
+/** The fewest bytes an HS256 secret may have. */
+export const MIN_SECRET_BYTES = 32;
+
+interface RingKey {
+  kid: string;
+  alg: TokenAlgorithm;
+  verifyKey: KeyObject | Uint8Array;
+  signKey: KeyObject | Uint8Array | undefined;
+}
+
+/** Why an HS256 secret is refused, or `null` when it is strong enough. */
+export function weakSecretReason(secret: string | Uint8Array): string | null {
+  const bytes = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : Buffer.from(secret);
+  const text = bytes.toString('utf8').toLowerCase();
+  if (KNOWN_PLACEHOLDERS.some((p) => text === p || text.includes(p))) return 'is a well-known placeholder';
+  if (bytes.length < MIN_SECRET_BYTES) return `is shorter than ${MIN_SECRET_BYTES} bytes`;
+  if (new Set(bytes).size < 10) return 'has too few distinct bytes to be random';
+  return null;
+}
+
+export interface SignInput {
+  sub: string;
+  org: string;
+  role: string;
+  ver: number;
+  jti: string;
+}
+
+export interface VerifiedPayload extends SignInput {
+  exp: number;
+  iat: number;
+}
+
+export interface RingSettings {
+  issuer: string;
+  audience: string;
+  ttlSeconds: number;
+  clockToleranceSeconds: number;
+}
+
+export class KeyRing {
+  readonly algorithms: TokenAlgorithm[];
+  readonly #byKid = new Map<string, RingKey>();
+  readonly #signer: RingKey;
+  readonly #settings: RingSettings;
+
+  /** @throws {@link TenancyError} `INVALID_OPTIONS` for an empty ring, duplicate kids, weak secrets or missing key material. */
+  constructor(keys: readonly TokenKey[], settings: RingSettings) {
+    this.#settings = settings;
+    let signer: RingKey | undefined;
+    keys.forEach((key, index) => {
+      const ringKey = toRingKey(key, index);
+      if (this.#byKid.has(ringKey.kid)) throw invalidKey(index, `duplicate kid ${JSON.stringify(ringKey.kid)}`);
+      this.#byKid.set(ringKey.kid, ringKey);
+      if (ringKey.signKey) signer = ringKey;
+    });
+    if (!signer) throw invalidKey(0, 'no key can sign (give a secret or a private key)');
+    this.#signer = signer;
+    this.algorithms = [...new Set([...this.#byKid.values()].map((k) => k.alg))];
+  }
+
+  async sign(input: SignInput, now: Date): Promise<{ token: string; expiresAt: Date }> {
+    const iat = Math.floor(now.getTime() / 1000);
+    const exp = iat + this.#settings.ttlSeconds;
+    const token = await new SignJWT({ org: input.org, role: input.role, ver: input.ver })
+      .setProtectedHeader({ alg: this.#signer.alg, kid: this.#signer.kid, typ: ACCESS_TOKEN_TYPE })
+      .setSubject(input.sub)
+      .setJti(input.jti)
+      .setIssuer(this.#settings.issuer)
+      .setAudience(this.#settings.audience)
+      .setIssuedAt(iat)
+      .setExpirationTime(exp)
+      .sign(this.#signer.signKey as KeyObject | Uint8Array);
+    return { token, expiresAt: new Date(exp * 1000) };
+  }
+
+  /**
+   * Verifies signature and claims.
+   *
+   * @throws {@link TenancyError} `TOKEN_EXPIRED`, or `TOKEN_INVALID` for anything else wrong.
+   */
+  async verify(token: unknown, now: Date): Promise<VerifiedPayload> {
+    if (typeof token !== 'string' || token.length === 0 || token.length > 8192) throw tokenInvalid();
+    try {
+      const { payload } = await jwtVerify(token, (header) => this.#keyFor(header), {
+        algorithms: this.algorithms,
+        issuer: this.#settings.issuer,
+        audience: this.#settings.audience,
+        typ: ACCESS_TOKEN_TYPE,
+        clockTolerance: this.#settings.clockToleranceSeconds,
+        requiredClaims: ['exp', 'iat', 'sub', 'jti', 'iss', 'aud'],
+        currentDate: now,
+      });
+      return checkPayload(payload, now, this.#settings.clockToleranceSeconds);
+    } catch (error) {
+      if (error instanceof TenancyError) throw error;
+      if (error instanceof joseErrors.JWTExpired) throw new TenancyError('TOKEN_EXPIRED', undefined, { cause: error });
+      throw tokenInvalid(error);
+    }
+  }
+
+  /** The public keys of the ring's asymmetric keys, as a JWK Set. */
+  async jwks(): Promise<{ keys: JWK[] }> {
+    const keys: JWK[] = [];
+    for (const key of this.#byKid.values()) {
+      if (key.alg === 'HS256') continue;
+      keys.push({ ...(await exportJWK(key.verifyKey as KeyObject)), kid: key.kid, alg: key.alg, use: 'sig' });
+    }
+    return { keys };
+  }
+
+  #keyFor(header: JWTHeaderParameters): KeyObject | Uint8Array {
+    if (FOREIGN_KEY_HEADERS.some((name) => name in header)) throw tokenInvalid();
+    const key = typeof header.kid === 'string' ? this.#byKid.get(header.kid) : undefined;
+    if (!key || key.alg !== header.alg) throw tokenInvalid();
+    return key.verifyKey;
+  }
+}
+
+function tokenInvalid(cause?: unknown): TenancyError<'TOKEN_INVALID'> {
+  return new TenancyError('TOKEN_INVALID', undefined, cause === undefined ? undefined : { cause });
+}
+
+function invalidKey(index: number, message: string): TenancyError<'INVALID_OPTIONS'> {
+  return new TenancyError('INVALID_OPTIONS', `tokens.keys.${index}: ${message}`, {
+    details: { field: `tokens.keys.${index}` },
+  });
+}
+
+function toRingKey(key: TokenKey, index: number): RingKey {
+  if (typeof key?.kid !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(key.kid)) {
+    throw invalidKey(index, 'kid must be 1 to 64 of [A-Za-z0-9._-]');
+  }
+  if (key.alg === 'HS256') {
+    const weak = weakSecretReason(key.secret);
+    if (weak) throw invalidKey(index, `the HS256 secret ${weak}`);
+    const secret = typeof key.secret === 'string' ? new TextEncoder().encode(key.secret) : new Uint8Array(key.secret);
+    return { kid: key.kid, alg: key.alg, verifyKey: secret, signKey: secret };
+  }
+  if (key.alg !== 'EdDSA' && key.alg !== 'ES256') throw invalidKey(index, 'alg must be HS256, EdDSA or ES256');
+  const expected = key.alg === 'EdDSA' ? 'ed25519' : 'ec';
+  const publicKey = key.publicKey ?? (key.privateKey ? createPublicKey(key.privateKey) : undefined);
+  if (!publicKey || publicKey.asymmetricKeyType !== expected || (key.privateKey && key.privateKey.type !== 'private')) {
+    throw invalidKey(index, `${key.alg} needs an ${expected} publicKey or privateKey (node:crypto KeyObject)`);
+  }
+  if (key.alg === 'ES256' && publicKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+    throw invalidKey(index, 'ES256 needs a P-256 key');
+  }
+  return { kid: key.kid, alg: key.alg, verifyKey: publicKey, signKey: key.privateKey };
+}
+
+const HEX_ID = /^[0-9a-f]{24}$/;
+
+function checkPayload(payload: Record<string, unknown>, now: Date, toleranceSeconds: number): VerifiedPayload {
+  const { sub, org, role, ver, jti, exp, iat } = payload;
+  const valid =
+    typeof sub === 'string' &&
+    HEX_ID.test(sub) &&
+    typeof org === 'string' &&
+    HEX_ID.test(org) &&
+    typeof role === 'string' &&
+    Number.isSafeInteger(ver) &&
+    (ver as number) >= 0 &&
+    typeof jti === 'string' &&
+    typeof exp === 'number' &&
+    typeof iat === 'number' &&
+    iat <= now.getTime() / 1000 + toleranceSeconds;
+  if (!valid) throw tokenInvalid();
+  return { sub, org, role, ver: ver as number, jti, exp, iat } as VerifiedPayload;
+}
