@@ -11,7 +11,13 @@ import { validate } from '../internal/validate.js';
 import { createWithinJournal, type TenantManager } from '../tenants/tenant-manager.js';
 import type { Tenant } from '../tenants/types.js';
 import { ADMIN_ROLES, type Admin, type AdminDocument, type AdminRole, AdminStore, toAdmin } from './admins.js';
-import { bcryptHasher, normalizePassword, type PasswordHasher, type PasswordRules } from './passwords.js';
+import {
+  BCRYPT_MAX_BYTES,
+  bcryptHasher,
+  normalizePassword,
+  type PasswordHasher,
+  type PasswordRules,
+} from './passwords.js';
 import { LoginThrottle } from './throttle.js';
 import { KeyRing, type TokenKey } from './tokens.js';
 
@@ -348,14 +354,17 @@ export class AuthService implements AsyncDisposable {
     } = validate(loginSchema, input, 'INVALID_INPUT', 'login');
     const email = rawEmail.normalize('NFC').trim().toLowerCase();
     const password = rawPassword.normalize('NFC');
+    // A password no account can have (bcrypt would compare only its first 72 bytes) never matches.
+    const possible =
+      Buffer.byteLength(password, 'utf8') <= BCRYPT_MAX_BYTES && [...password].length <= this.#rules.maxLength;
     const keys = [`email:${email}`, ...(clientKey ? [`client:${clientKey}`] : [])];
     const now = this.#clock();
     const retryAfter = await this.#throttle.retryAfter(keys, now);
     if (retryAfter > 0) throw new TenancyError('LOCKED', undefined, { details: { retryAfter } });
 
     const admin = await this.#admins.findByEmail(email);
-    const usable = admin?.active === true;
-    const matches = await this.#hasher.verify(password, usable ? admin.passwordHash : await this.#dummy());
+    const usable = admin?.active === true && possible;
+    const matches = (await this.#hasher.verify(password, usable ? admin.passwordHash : await this.#dummy())) && usable;
     const tenant = usable && matches ? await this.#tenants.get(admin.tenantId.toHexString()) : null;
     if (!admin || !tenant || tenant.status !== 'active') {
       await this.#throttle.fail(keys, now);
@@ -385,7 +394,7 @@ export class AuthService implements AsyncDisposable {
     const now = this.#clock();
     const payload = await this.#ring.verify(token, now);
     const admin = await this.#adminState(payload.sub, now);
-    if (!admin || !admin.active || admin.tenantId.toHexString() !== payload.org || admin.tokenVersion !== payload.ver) {
+    if (!admin?.active || admin.tenantId.toHexString() !== payload.org || admin.tokenVersion !== payload.ver) {
       throw new TenancyError('TOKEN_REVOKED');
     }
     return Object.freeze({

@@ -1,21 +1,25 @@
 /**
- * Failed-login counters, in the master database so they survive restarts and
- * are shared by every process. One counter per normalized email (registered
- * or not, so a lock tells nothing about which emails exist) and one per
- * client key. A counter's window opens at its first failure; `maxFailures`
- * failures inside the window lock the key until the window closes. Never a
- * permanent lock. Every change is an atomic `$inc` or a conditional write.
+ * Failed-login counting, in the master database so it survives restarts and
+ * is shared by every process. Each failure is one inserted document
+ * (`auth_failures`) for its normalized email (registered or not, so a lock
+ * tells nothing about which emails exist) and one for its client key. A key
+ * with `maxFailures` failures in the last `windowMs` is locked until the
+ * oldest of them leaves the window: a sliding window, never a permanent lock.
+ *
+ * Inserts, not `$inc`: an insert is atomic on every server, while FerretDB v1
+ * loses concurrent `$inc` updates (docs/compatibility.md). 50 concurrent
+ * failures count exactly 50.
  */
-import type { Collection, Db } from 'mongodb';
+import { type Collection, type Db, ObjectId } from 'mongodb';
 import { execute, executeExpecting, ServerCode } from '../internal/execute.js';
 
-export const THROTTLE_COLLECTION = 'auth_throttle';
+export const FAILURES_COLLECTION = 'auth_failures';
 
-interface Counter {
-  _id: string;
-  count: number;
-  since: Date;
-  /** When the window closes; a TTL index removes the counter after that. */
+interface Failure {
+  _id: ObjectId;
+  key: string;
+  at: Date;
+  /** When this failure leaves the window; a TTL index removes it after that. */
   expiresAt: Date;
 }
 
@@ -24,25 +28,26 @@ export interface ThrottleSettings {
   windowMs: number;
 }
 
-const TAKEN = Symbol('taken');
-
 export class LoginThrottle {
-  readonly #counters: Collection<Counter>;
+  readonly #failures: Collection<Failure>;
   readonly #settings: ThrottleSettings;
 
   constructor(master: Db, settings: ThrottleSettings) {
-    this.#counters = master.collection<Counter>(THROTTLE_COLLECTION);
+    this.#failures = master.collection<Failure>(FAILURES_COLLECTION);
     this.#settings = settings;
   }
 
   /**
-   * A TTL index removes counters whose window closed. Servers without TTL
-   * indexes (FerretDB v1) keep them; correctness never depends on it, since
-   * every read compares the window with the clock.
+   * A TTL index removes failures that left the window. Servers without TTL
+   * indexes (FerretDB v1) keep them until {@link LoginThrottle.reset};
+   * correctness never depends on it, since every read compares with the clock.
    */
   async ensureIndexes(): Promise<void> {
+    await execute('create throttle indexes', () =>
+      this.#failures.createIndexes([{ key: { key: 1, at: -1 }, name: 'key_at' }]),
+    );
     await executeExpecting('create throttle indexes', ServerCode.NotImplemented, null, () =>
-      this.#counters.createIndex({ expiresAt: 1 }, { name: 'expiresAt_ttl', expireAfterSeconds: 0 }),
+      this.#failures.createIndex({ expiresAt: 1 }, { name: 'expiresAt_ttl', expireAfterSeconds: 0 }),
     );
   }
 
@@ -50,48 +55,38 @@ export class LoginThrottle {
   async retryAfter(keys: readonly string[], now: Date): Promise<number> {
     let wait = 0;
     for (const key of keys) {
-      const counter = await execute('read throttle', () => this.#counters.findOne({ _id: key }));
-      if (!counter || counter.count < this.#settings.maxFailures) continue;
-      const closes = counter.since.getTime() + this.#settings.windowMs;
-      if (closes > now.getTime()) wait = Math.max(wait, Math.ceil((closes - now.getTime()) / 1000));
+      const opened = new Date(now.getTime() - this.#settings.windowMs);
+      // The maxFailures-th most recent failure in the window: the lock lasts until it leaves.
+      const [pivot] = await execute('read failures', () =>
+        this.#failures
+          .find({ key, at: { $gt: opened } })
+          .sort({ at: -1 })
+          .skip(this.#settings.maxFailures - 1)
+          .limit(1)
+          .toArray(),
+      );
+      if (pivot)
+        wait = Math.max(wait, Math.ceil((pivot.at.getTime() + this.#settings.windowMs - now.getTime()) / 1000));
     }
     return wait;
   }
 
-  /** Counts one failure against each key. */
+  /** Records one failure for each key. */
   async fail(keys: readonly string[], now: Date): Promise<void> {
-    for (const key of keys) await this.#count(key, now);
-  }
-
-  async reset(key: string): Promise<void> {
-    await execute('reset throttle', () => this.#counters.deleteOne({ _id: key }));
-  }
-
-  /** The current count for a key (0 when its window closed). */
-  async count(key: string, now: Date): Promise<number> {
-    const counter = await execute('read throttle', () => this.#counters.findOne({ _id: key }));
-    return counter && counter.since.getTime() + this.#settings.windowMs > now.getTime() ? counter.count : 0;
-  }
-
-  async #count(key: string, now: Date): Promise<void> {
-    const windowOpenedAfter = new Date(now.getTime() - this.#settings.windowMs);
     const expiresAt = new Date(now.getTime() + this.#settings.windowMs);
-    for (let attempt = 0; attempt < 10; attempt++) {
-      const inWindow = await execute('count failure', () =>
-        this.#counters.updateOne({ _id: key, since: { $gt: windowOpenedAfter } }, { $inc: { count: 1 } }),
-      );
-      if (inWindow.matchedCount === 1) return;
-      const reopened = await execute('count failure', () =>
-        this.#counters.updateOne(
-          { _id: key, since: { $lte: windowOpenedAfter } },
-          { $set: { count: 1, since: now, expiresAt } },
-        ),
-      );
-      if (reopened.matchedCount === 1) return;
-      const inserted = await executeExpecting('count failure', ServerCode.DuplicateKey, TAKEN, () =>
-        this.#counters.insertOne({ _id: key, count: 1, since: now, expiresAt }),
-      );
-      if (inserted !== TAKEN) return;
-    }
+    await execute('record failure', () =>
+      this.#failures.insertMany(keys.map((key) => ({ _id: new ObjectId(), key, at: now, expiresAt }))),
+    );
+  }
+
+  /** Forgets a key's failures (after a successful login). */
+  async reset(key: string): Promise<void> {
+    await execute('reset failures', () => this.#failures.deleteMany({ key }));
+  }
+
+  /** Failures of a key inside the window now. */
+  count(key: string, now: Date): Promise<number> {
+    const opened = new Date(now.getTime() - this.#settings.windowMs);
+    return execute('count failures', () => this.#failures.countDocuments({ key, at: { $gt: opened } }));
   }
 }

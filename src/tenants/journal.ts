@@ -11,6 +11,8 @@ import { TenancyError } from '../errors.js';
 import { execute, executeExpecting, ServerCode } from '../internal/execute.js';
 
 export const JOURNAL_COLLECTION = 'tenancy_journal';
+/** Short-lived claims that make taking over a dead holder's entry a race one process wins. */
+export const TAKEOVERS_COLLECTION = 'tenancy_takeovers';
 export type OperationKind = 'create' | 'rename' | 'drop' | 'purge';
 
 export interface JournalEntry {
@@ -30,10 +32,12 @@ const HELD = Symbol('held');
 
 export class Journal {
   readonly #entries: Collection<JournalEntry>;
+  readonly #takeovers: Collection<{ _id: string; at: Date }>;
   readonly #leaseMs: number;
 
   constructor(master: Db, leaseMs: number) {
     this.#entries = master.collection<JournalEntry>(JOURNAL_COLLECTION);
+    this.#takeovers = master.collection<{ _id: string; at: Date }>(TAKEOVERS_COLLECTION);
     this.#leaseMs = leaseMs;
   }
 

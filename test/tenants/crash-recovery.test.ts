@@ -156,3 +156,30 @@ it('init() is idempotent and a second recover() finds nothing to do', async () =
   await tenants.init();
   expect(await tenants.recover()).toEqual({ operations: [], failed: [] });
 });
+
+it('two processes recovering one dead holder at once: exactly one settles it', async () => {
+  const { make } = setup(true);
+  const victim = await seedTenant(make());
+  let reached: () => void = () => {};
+  const died = new Promise<void>((done) => {
+    reached = done;
+  });
+  const dying = make({
+    hooks: {
+      afterStep: (e) => {
+        if (e.step !== 'inventoried') return;
+        reached();
+        return new Promise<void>(() => {});
+      },
+    },
+  });
+  void dying.rename(victim.id, 'Raced Corp');
+  await died;
+  const later = new Date(Date.now() + 2 * LEASE_MS);
+  const reports = await Promise.all(Array.from({ length: 4 }, () => make({ clock: () => later }).recover()));
+  expect(reports.flatMap((r) => r.operations)).toHaveLength(1);
+  expect(reports.flatMap((r) => r.failed)).toEqual([]);
+  const after = make();
+  expect(await after.get(victim.id)).toMatchObject({ name: 'Raced Corp', status: 'active' });
+  await assertInvariants(client, after, { tenants: 1 });
+});
