@@ -128,17 +128,32 @@ export class Journal {
     return execute('find expired operations', () => this.#entries.find(filter).toArray());
   }
 
-  /** Takes over a dead holder's entry; `null` when someone else did first. */
+  /**
+   * Takes over a dead holder's entry; `null` when someone else did first.
+   * The race between recovering processes is decided by an insert (atomic on
+   * every server), not by a conditional update, which FerretDB v1 does not
+   * make atomic.
+   */
   async takeOver(entry: JournalEntry, now: Date): Promise<Lease | null> {
-    const opId = randomUUID();
-    const expiresAt = this.#expiry(now);
-    const result = await execute('take over operation', () =>
-      this.#entries.updateOne(
-        { _id: entry._id, opId: entry.opId, expiresAt: { $lte: now } },
-        { $set: { opId, expiresAt } },
-      ),
+    const claim = `${entry._id.toHexString()}:${entry.opId}`;
+    const won = await executeExpecting('claim takeover', ServerCode.DuplicateKey, false, () =>
+      this.#takeovers.insertOne({ _id: claim, at: now }).then(() => true),
     );
-    return result.matchedCount === 1 ? { ...entry, opId, expiresAt } : null;
+    if (!won) return null;
+    try {
+      const opId = randomUUID();
+      const expiresAt = this.#expiry(now);
+      const result = await execute('take over operation', () =>
+        this.#entries.updateOne(
+          { _id: entry._id, opId: entry.opId, expiresAt: { $lte: now } },
+          { $set: { opId, expiresAt } },
+        ),
+      );
+      return result.matchedCount === 1 ? { ...entry, opId, expiresAt } : null;
+    } finally {
+      // Once the entry carries the new opId, a later claim for the old one matches nothing.
+      await execute('release takeover', () => this.#takeovers.deleteOne({ _id: claim }));
+    }
   }
 
   #expiry(now: Date): Date {
