@@ -145,3 +145,42 @@ describe('all or nothing', () => {
     await assertInvariants(client, tenants, { tenants: 1 });
   });
 });
+
+describe('crash safety of registration', () => {
+  it.each(['provisioned', 'prepared'])(
+    'a process dying after %s leaves no organization, admin or email behind',
+    async (stop) => {
+      let reached: () => void = () => {};
+      const died = new Promise<void>((done) => {
+        reached = done;
+      });
+      const dying = make({
+        manager: {
+          leaseMs: 5_000,
+          hooks: {
+            afterStep: (e) => {
+              if (e.op !== 'create' || e.step !== stop) return;
+              reached();
+              return new Promise<void>(() => {});
+            },
+          },
+        },
+      });
+      void dying.auth.registerOrganization({ name: 'Half Made', email: 'half@x.test', password: PASSWORD });
+      await died;
+      const later = new Date(Date.now() + 10_000);
+      const after = make({ masterDbName: dying.masterDbName, manager: { leaseMs: 5_000, clock: () => later } });
+      await after.tenants.init();
+      const master = client.db(dying.masterDbName);
+      expect(await master.collection('organization_admins').countDocuments()).toBe(0);
+      expect(await master.collection('organization_admin_emails').countDocuments()).toBe(0);
+      await assertInvariants(client, after.tenants, { tenants: 0 });
+      const again = await after.auth.registerOrganization({
+        name: 'Half Made',
+        email: 'half@x.test',
+        password: PASSWORD,
+      });
+      expect(again.tenant.adminId).toBe(again.admin.id);
+    },
+  );
+});
