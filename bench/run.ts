@@ -4,14 +4,23 @@
  * Numbers are medians (and p95) of repeated runs in one process; targets are
  * ratios against a baseline measured in the same run, never absolute times.
  */
-import { writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { resolve } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { startTestServer } from '../test/support/database.js';
-import { benchTenants, tenantsMarkdown } from './tenants.js';
+import { type AuthResults, authMarkdown, benchAuth } from './auth.js';
+import { benchTenants, type TenantResults, tenantsMarkdown } from './tenants.js';
 
 const log = (line: string) => console.log(`bench: ${line}`);
+const docs = resolve(import.meta.dirname, '..', 'docs');
+const jsonPath = resolve(docs, 'benchmarks.json');
+// `npm run bench -- auth` runs one section and keeps the others' last results.
+const only = process.argv.slice(2);
+const wanted = (section: string) => only.length === 0 || only.includes(section);
+const previous = existsSync(jsonPath) ? JSON.parse(await readFile(jsonPath, 'utf8')) : {};
+
 const server = await startTestServer(log);
 const client = new MongoClient(server.uri);
 try {
@@ -23,9 +32,9 @@ try {
     server: `${server.kind} (reports MongoDB ${buildInfo.version})`,
   };
   log(`server: ${environment.server}`);
-  const tenants = await benchTenants(client, log);
-  const docs = resolve(import.meta.dirname, '..', 'docs');
-  await writeFile(resolve(docs, 'benchmarks.json'), `${JSON.stringify({ environment, tenants }, null, 2)}\n`);
+  const tenants: TenantResults | undefined = wanted('tenants') ? await benchTenants(client, log) : previous.tenants;
+  const auth: AuthResults | undefined = wanted('auth') ? await benchAuth(client, log) : previous.auth;
+  await writeFile(jsonPath, `${JSON.stringify({ environment, tenants, auth }, null, 2)}\n`);
   await writeFile(
     resolve(docs, 'benchmarks.md'),
     [
@@ -38,7 +47,9 @@ try {
       `- Node: ${environment.node}; CPU: ${environment.cpu}`,
       `- Server: ${environment.server}`,
       '',
-      tenantsMarkdown(tenants),
+      tenants ? tenantsMarkdown(tenants) : '',
+      '',
+      auth ? authMarkdown(auth) : '',
       '',
     ].join('\n'),
   );

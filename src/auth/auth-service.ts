@@ -132,8 +132,16 @@ const loginSchema = z
   .strict();
 const HEX_ID = /^[0-9a-f]{24}$/;
 
+/** What verify needs to know about an admin, cached for `revocationCacheMs`; `null` when the admin is gone. */
+interface AdminState {
+  tenantId: string;
+  role: AdminRole;
+  version: number;
+  active: boolean;
+}
+
 interface CachedState {
-  admin: AdminDocument | null;
+  state: AdminState | null;
   until: number;
 }
 
@@ -394,7 +402,7 @@ export class AuthService implements AsyncDisposable {
     const now = this.#clock();
     const payload = await this.#ring.verify(token, now);
     const admin = await this.#adminState(payload.sub, now);
-    if (!admin?.active || admin.tenantId.toHexString() !== payload.org || admin.tokenVersion !== payload.ver) {
+    if (!admin?.active || admin.tenantId !== payload.org || admin.version !== payload.ver) {
       throw new TenancyError('TOKEN_REVOKED');
     }
     return Object.freeze({
@@ -458,12 +466,18 @@ export class AuthService implements AsyncDisposable {
     return this.#dummyHash;
   }
 
-  async #adminState(adminId: string, now: Date): Promise<AdminDocument | null> {
+  async #adminState(adminId: string, now: Date): Promise<AdminState | null> {
     const cached = this.#cache.get(adminId);
-    if (cached && cached.until > now.getTime()) return cached.admin;
-    const admin = await this.#admins.findById(ObjectId.createFromHexString(adminId));
-    if (this.#cacheMs > 0) this.#cache.set(adminId, { admin, until: now.getTime() + this.#cacheMs });
-    return admin;
+    if (cached && cached.until > now.getTime()) return cached.state;
+    const doc = await this.#admins.findById(ObjectId.createFromHexString(adminId));
+    const state = doc && {
+      tenantId: doc.tenantId.toHexString(),
+      role: doc.role,
+      version: doc.tokenVersion,
+      active: doc.active,
+    };
+    if (this.#cacheMs > 0) this.#cache.set(adminId, { state, until: now.getTime() + this.#cacheMs });
+    return state;
   }
 
   async #admin(adminId: string): Promise<AdminDocument> {

@@ -3,9 +3,19 @@
  * pinned to the ring's algorithms. Every failure, whatever jose throws,
  * becomes a `TOKEN_INVALID` or `TOKEN_EXPIRED` {@link TenancyError}.
  */
-import { createPublicKey, type KeyObject } from 'node:crypto';
-import { exportJWK, type JWK, type JWTHeaderParameters, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import { createPublicKey, type KeyObject, webcrypto } from 'node:crypto';
+import {
+  exportJWK,
+  type JWK,
+  type JWTHeaderParameters,
+  type JWTVerifyOptions,
+  errors as joseErrors,
+  jwtVerify,
+  SignJWT,
+} from 'jose';
 import { TenancyError } from '../errors.js';
+
+type CryptoKey = webcrypto.CryptoKey;
 
 /** Token signing algorithms a ring may use. */
 export type TokenAlgorithm = 'HS256' | 'EdDSA' | 'ES256';
@@ -36,6 +46,35 @@ interface RingKey {
   alg: TokenAlgorithm;
   verifyKey: KeyObject | Uint8Array;
   signKey: KeyObject | Uint8Array | undefined;
+  /** WebCrypto keys, imported once on first use: jose would otherwise convert the key on every call. */
+  verifyCrypto?: Promise<CryptoKey>;
+  signCrypto?: Promise<CryptoKey>;
+}
+
+const WEBCRYPTO_ALGORITHM = {
+  HS256: { name: 'HMAC', hash: 'SHA-256' },
+  EdDSA: { name: 'Ed25519' },
+  ES256: { name: 'ECDSA', namedCurve: 'P-256' },
+} as const;
+
+function importCryptoKey(
+  alg: TokenAlgorithm,
+  key: KeyObject | Uint8Array,
+  usage: 'sign' | 'verify',
+): Promise<CryptoKey> {
+  const algorithm = WEBCRYPTO_ALGORITHM[alg];
+  if (key instanceof Uint8Array) return webcrypto.subtle.importKey('raw', key, algorithm, false, [usage]);
+  const format = key.type === 'private' ? 'pkcs8' : 'spki';
+  return webcrypto.subtle.importKey(format, key.export({ type: format, format: 'der' }), algorithm, false, [usage]);
+}
+
+function cryptoKeyFor(key: RingKey, usage: 'sign' | 'verify'): Promise<CryptoKey> {
+  if (usage === 'sign') {
+    key.signCrypto ??= importCryptoKey(key.alg, key.signKey as KeyObject | Uint8Array, 'sign');
+    return key.signCrypto;
+  }
+  key.verifyCrypto ??= importCryptoKey(key.alg, key.verifyKey, 'verify');
+  return key.verifyCrypto;
 }
 
 /** Why an HS256 secret is refused, or `null` when it is strong enough. */
@@ -75,6 +114,9 @@ export class KeyRing {
   readonly #settings: RingSettings;
 
   /** @throws {@link TenancyError} `INVALID_OPTIONS` for an empty ring, duplicate kids, weak secrets or missing key material. */
+  readonly #resolveKey = (header: JWTHeaderParameters) => this.#keyFor(header);
+  readonly #verifyOptions: JWTVerifyOptions;
+
   constructor(keys: readonly TokenKey[], settings: RingSettings) {
     this.#settings = settings;
     let signer: RingKey | undefined;
@@ -87,6 +129,14 @@ export class KeyRing {
     if (!signer) throw invalidKey(0, 'no key can sign (give a secret or a private key)');
     this.#signer = signer;
     this.algorithms = [...new Set([...this.#byKid.values()].map((k) => k.alg))];
+    this.#verifyOptions = {
+      algorithms: this.algorithms,
+      issuer: settings.issuer,
+      audience: settings.audience,
+      typ: ACCESS_TOKEN_TYPE,
+      clockTolerance: settings.clockToleranceSeconds,
+      requiredClaims: ['exp', 'iat', 'sub', 'jti', 'iss', 'aud'],
+    };
   }
 
   async sign(input: SignInput, now: Date): Promise<{ token: string; expiresAt: Date }> {
@@ -100,7 +150,7 @@ export class KeyRing {
       .setAudience(this.#settings.audience)
       .setIssuedAt(iat)
       .setExpirationTime(exp)
-      .sign(this.#signer.signKey as KeyObject | Uint8Array);
+      .sign(await cryptoKeyFor(this.#signer, 'sign'));
     return { token, expiresAt: new Date(exp * 1000) };
   }
 
@@ -112,15 +162,7 @@ export class KeyRing {
   async verify(token: unknown, now: Date): Promise<VerifiedPayload> {
     if (typeof token !== 'string' || token.length === 0 || token.length > 8192) throw tokenInvalid();
     try {
-      const { payload } = await jwtVerify(token, (header) => this.#keyFor(header), {
-        algorithms: this.algorithms,
-        issuer: this.#settings.issuer,
-        audience: this.#settings.audience,
-        typ: ACCESS_TOKEN_TYPE,
-        clockTolerance: this.#settings.clockToleranceSeconds,
-        requiredClaims: ['exp', 'iat', 'sub', 'jti', 'iss', 'aud'],
-        currentDate: now,
-      });
+      const { payload } = await jwtVerify(token, this.#resolveKey, { ...this.#verifyOptions, currentDate: now });
       return checkPayload(payload, now, this.#settings.clockToleranceSeconds);
     } catch (error) {
       if (error instanceof TenancyError) throw error;
@@ -139,11 +181,11 @@ export class KeyRing {
     return { keys };
   }
 
-  #keyFor(header: JWTHeaderParameters): KeyObject | Uint8Array {
+  #keyFor(header: JWTHeaderParameters): Promise<CryptoKey> {
     if (FOREIGN_KEY_HEADERS.some((name) => name in header)) throw tokenInvalid();
     const key = typeof header.kid === 'string' ? this.#byKid.get(header.kid) : undefined;
     if (!key || key.alg !== header.alg) throw tokenInvalid();
-    return key.verifyKey;
+    return cryptoKeyFor(key, 'verify');
   }
 }
 
