@@ -140,8 +140,8 @@ interface AdminState {
   active: boolean;
 }
 
-interface CachedState {
-  state: AdminState | null;
+interface CachedState<T> {
+  state: T | null;
   until: number;
 }
 
@@ -168,7 +168,8 @@ export class AuthService implements AsyncDisposable {
   readonly #rules: PasswordRules;
   readonly #clock: Clock;
   readonly #cacheMs: number;
-  readonly #cache = new Map<string, CachedState>();
+  readonly #cache = new Map<string, CachedState<AdminState>>();
+  readonly #tenantCache = new Map<string, CachedState<boolean>>();
   #dummyHash: Promise<string> | undefined;
   #ready: Promise<void> | undefined;
   #closed = false;
@@ -401,10 +402,15 @@ export class AuthService implements AsyncDisposable {
   async verify(token: string): Promise<AuthContext> {
     const now = this.#clock();
     const payload = await this.#ring.verify(token, now);
-    const admin = await this.#adminState(payload.sub, now);
+    const cachedAdmin = this.#peek(this.#cache, payload.sub, now);
+    const admin = cachedAdmin !== undefined ? cachedAdmin : await this.#adminState(payload.sub, now);
     if (!admin?.active || admin.tenantId !== payload.org || admin.version !== payload.ver) {
       throw new TenancyError('TOKEN_REVOKED');
     }
+    const cachedTenant = this.#peek(this.#tenantCache, payload.org, now);
+    const tenantActive =
+      cachedTenant !== undefined ? cachedTenant === true : await this.#tenantActive(payload.org, now);
+    if (!tenantActive) throw new TenancyError('TOKEN_REVOKED');
     return Object.freeze({
       adminId: payload.sub,
       tenantId: payload.org,
@@ -466,17 +472,39 @@ export class AuthService implements AsyncDisposable {
     return this.#dummyHash;
   }
 
-  async #adminState(adminId: string, now: Date): Promise<AdminState | null> {
-    const cached = this.#cache.get(adminId);
-    if (cached && cached.until > now.getTime()) return cached.state;
-    const doc = await this.#admins.findById(ObjectId.createFromHexString(adminId));
-    const state = doc && {
-      tenantId: doc.tenantId.toHexString(),
-      role: doc.role,
-      version: doc.tokenVersion,
-      active: doc.active,
-    };
-    if (this.#cacheMs > 0) this.#cache.set(adminId, { state, until: now.getTime() + this.#cacheMs });
+  #adminState(adminId: string, now: Date): Promise<AdminState | null> {
+    return this.#cached(this.#cache, adminId, now, async () => {
+      const doc = await this.#admins.findById(ObjectId.createFromHexString(adminId));
+      return (
+        doc && { tenantId: doc.tenantId.toHexString(), role: doc.role, version: doc.tokenVersion, active: doc.active }
+      );
+    });
+  }
+
+  async #tenantActive(tenantId: string, now: Date): Promise<boolean> {
+    const active = await this.#cached(this.#tenantCache, tenantId, now, async () => {
+      return (await this.#tenants.get(tenantId))?.status === 'active';
+    });
+    return active === true;
+  }
+
+  /** A live cache entry (`null` caches "gone"), or `undefined` on a miss: the hot path awaits nothing. */
+  #peek<T>(cache: Map<string, CachedState<T>>, key: string, now: Date): T | null | undefined {
+    const hit = cache.get(key);
+    return hit && hit.until > now.getTime() ? hit.state : undefined;
+  }
+
+  /** Reads through a cache whose entries live `revocationCacheMs`. */
+  async #cached<T>(
+    cache: Map<string, CachedState<T>>,
+    key: string,
+    now: Date,
+    load: () => Promise<T | null>,
+  ): Promise<T | null> {
+    const hit = cache.get(key);
+    if (hit && hit.until > now.getTime()) return hit.state;
+    const state = await load();
+    if (this.#cacheMs > 0) cache.set(key, { state, until: now.getTime() + this.#cacheMs });
     return state;
   }
 

@@ -11,7 +11,7 @@ import { begin, type OperationContext, type Outcome, step, underLease } from './
 export async function dropTenant(ctx: OperationContext, id: ObjectId): Promise<boolean> {
   const lease = await begin(ctx, id, 'drop', {});
   return underLease(ctx, lease, async () => {
-    const marked = await ctx.registry.update(id, ['active', 'dropping'], {
+    const marked = await ctx.registry.update(id, ['active', 'suspended', 'dropping'], {
       status: 'dropping',
       updatedAt: ctx.clock(),
     });

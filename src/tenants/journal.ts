@@ -13,7 +13,7 @@ import { execute, executeExpecting, ServerCode } from '../internal/execute.js';
 export const JOURNAL_COLLECTION = 'tenancy_journal';
 /** Short-lived claims that make taking over a dead holder's entry a race one process wins. */
 export const TAKEOVERS_COLLECTION = 'tenancy_takeovers';
-export type OperationKind = 'create' | 'rename' | 'drop' | 'purge';
+export type OperationKind = 'create' | 'rename' | 'drop' | 'purge' | 'status';
 
 export interface JournalEntry {
   _id: ObjectId;

@@ -17,6 +17,7 @@ import type { OperationContext, Outcome, StepEvent } from './operation.js';
 import { type PurgeReport, purgeTombstones, settlePurge } from './purge.js';
 import { Registry } from './registry.js';
 import { renameTenant, settleRename, tenantNotFound } from './rename.js';
+import { setSuspended, settleStatus } from './status.js';
 import { collectionPerTenant } from './strategies/collection.js';
 import type { IsolationStrategy, StorageDriver } from './strategies/strategy.js';
 import { type Tenant, type TenantDocument, toTenant } from './types.js';
@@ -297,6 +298,42 @@ export class TenantManager implements AsyncDisposable {
   }
 
   /**
+   * Suspends an organization: its data stays, but it cannot be scoped, its
+   * admins cannot sign in, and their tokens stop verifying until
+   * {@link TenantManager.resume}. Suspending a suspended tenant is harmless.
+   *
+   * @example
+   * ```ts
+   * await tenants.suspend(acme.id);
+   * ```
+   * @throws {@link TenancyError} `TENANT_NOT_FOUND`, `TENANT_UNAVAILABLE` (mid-operation), `CONFLICT`, `STORAGE`.
+   */
+  suspend(ref: TenantRef): Promise<Tenant> {
+    return this.#setSuspended(ref, true);
+  }
+
+  /**
+   * Makes a suspended organization active again.
+   *
+   * @example
+   * ```ts
+   * await tenants.resume(acme.id);
+   * ```
+   * @throws {@link TenancyError} `TENANT_NOT_FOUND`, `TENANT_UNAVAILABLE` (mid-operation), `CONFLICT`, `STORAGE`.
+   */
+  resume(ref: TenantRef): Promise<Tenant> {
+    return this.#setSuspended(ref, false);
+  }
+
+  #setSuspended(ref: TenantRef, suspended: boolean): Promise<Tenant> {
+    return this.#run(async () => {
+      const doc = await this.#find(ref);
+      if (!doc) throw tenantNotFound();
+      return toTenant(await setSuspended(this.#ctx, doc._id, suspended));
+    });
+  }
+
+  /**
    * The tenant's data. Synchronous and free: it builds driver handles from
    * the record you pass, with no database round trip.
    *
@@ -408,6 +445,8 @@ export class TenantManager implements AsyncDisposable {
         return settleDrop(this.#ctx, lease);
       case 'purge':
         return settlePurge(this.#ctx, lease);
+      case 'status':
+        return settleStatus(this.#ctx, lease);
     }
   }
 

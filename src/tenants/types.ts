@@ -1,7 +1,10 @@
 import type { ObjectId } from 'mongodb';
 
-/** Where a tenant is in its life cycle. Only `active` tenants can be scoped. */
-export type TenantStatus = 'creating' | 'active' | 'renaming' | 'dropping';
+/**
+ * Where a tenant is in its life cycle. Only `active` tenants can be scoped
+ * and signed in to; `suspended` ones keep their data until resumed or dropped.
+ */
+export type TenantStatus = 'creating' | 'active' | 'suspended' | 'renaming' | 'dropping';
 
 /** The isolation strategies a tenant's storage can use. */
 export type StorageKind = 'collection';

@@ -184,3 +184,18 @@ describe('crash safety of registration', () => {
     },
   );
 });
+
+describe('suspended organizations', () => {
+  it('cannot sign in, and their tokens stop verifying until resumed', async () => {
+    const { auth, tenants } = make();
+    const { tenant } = await auth.registerOrganization({ name: 'Paused', email: 'p@p.test', password: PASSWORD });
+    const { token } = await auth.login({ email: 'p@p.test', password: PASSWORD });
+    await tenants.suspend(tenant.id);
+    await expect(auth.verify(token)).rejects.toMatchObject({ code: 'TOKEN_REVOKED' });
+    await expect(auth.login({ email: 'p@p.test', password: PASSWORD })).rejects.toMatchObject({
+      code: 'INVALID_CREDENTIALS',
+    });
+    await tenants.resume(tenant.id);
+    await expect(auth.verify(token)).resolves.toMatchObject({ tenantId: tenant.id });
+  });
+});

@@ -96,3 +96,28 @@ describe('TenantManager lifecycle', () => {
     expect(await client.db('admin').command({ ping: 1 })).toMatchObject({ ok: 1 });
   });
 });
+
+describe('suspend and resume', () => {
+  it('a suspended tenant keeps its data and name but cannot be scoped until resumed', async () => {
+    const tenants = newManager();
+    const t = await tenants.create({ name: 'Sleepy' });
+    await tenants.scope(t).collection().insertOne({ kept: true });
+    const suspended = await tenants.suspend(t.id);
+    expect(suspended.status).toBe('suspended');
+    expect(() => tenants.scope(suspended)).toThrow(expect.objectContaining({ code: 'TENANT_UNAVAILABLE' }));
+    await expect(tenants.create({ name: 'SLEEPY' })).rejects.toMatchObject({ code: 'TENANT_EXISTS' });
+    await expect(tenants.rename(t.id, 'Other')).rejects.toMatchObject({ code: 'TENANT_UNAVAILABLE' });
+    expect((await tenants.suspend(t.id)).status).toBe('suspended'); // harmless twice
+    const resumed = await tenants.resume(t.id);
+    expect(await tenants.scope(resumed).collection().countDocuments()).toBe(1);
+    await expect(tenants.resume('Nobody Here')).rejects.toMatchObject({ code: 'TENANT_NOT_FOUND' });
+  });
+
+  it('a suspended tenant can be dropped', async () => {
+    const tenants = newManager();
+    const t = await tenants.create({ name: 'Frozen' });
+    await tenants.suspend(t.id);
+    expect(await tenants.drop(t.id)).toBe(true);
+    expect(await tenants.get(t.id)).toBeNull();
+  });
+});
