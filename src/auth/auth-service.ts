@@ -401,7 +401,7 @@ export class AuthService implements AsyncDisposable {
    */
   async verify(token: string): Promise<AuthContext> {
     const now = this.#clock();
-    const payload = await this.#ring.verify(token, now);
+    const payload = await this.#ring.verify(token, now, this.#clock === systemClock);
     const cachedAdmin = this.#peek(this.#cache, payload.sub, now);
     const admin = cachedAdmin !== undefined ? cachedAdmin : await this.#adminState(payload.sub, now);
     if (!admin?.active || admin.tenantId !== payload.org || admin.version !== payload.ver) {
