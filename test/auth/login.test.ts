@@ -124,7 +124,7 @@ describe('passwords', () => {
 
   it('accepts exactly 72 bytes, and a password differing after byte 72 would never exist', async () => {
     const { auth } = make();
-    const password = `${'a'.repeat(71)}é`.slice(0, 71) + 'b'; // 72 ASCII bytes
+    const password = `${'a'.repeat(71)}b`; // 72 ASCII bytes
     expect(Buffer.byteLength(password)).toBe(72);
     await auth.registerOrganization({ name: 'Edge', email: 'edge@x.test', password });
     expect(await code(auth.login({ email: 'edge@x.test', password }))).toBe('ok');
