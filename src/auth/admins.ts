@@ -6,6 +6,7 @@
  * ten minutes after it was made) is taken back by the next claim of that
  * email.
  */
+import { randomInt } from 'node:crypto';
 import { type Collection, type Db, ObjectId } from 'mongodb';
 import { TenancyError } from '../errors.js';
 import { execute, executeExpecting, ServerCode } from '../internal/execute.js';
@@ -23,7 +24,7 @@ export interface AdminDocument {
   email: string;
   passwordHash: string;
   role: AdminRole;
-  /** Bumped to revoke every token issued before. */
+  /** Changed (to a new random value) to revoke every token issued before. */
   tokenVersion: number;
   active: boolean;
   createdAt: Date;
@@ -107,7 +108,8 @@ export class AdminStore {
   /** The admin holding `email`, through its claim (an `_id` lookup on both collections). */
   async findByEmail(email: string): Promise<AdminDocument | null> {
     const claim = await execute('find email', () => this.#emails.findOne({ _id: email }));
-    const admin = claim ? await this.findById(claim.adminId) : null;
+    // The second lookup runs for unknown emails too, so both take the same round trips.
+    const admin = await this.findById(claim?.adminId ?? new ObjectId());
     return admin?.email === email ? admin : null;
   }
 
@@ -115,12 +117,17 @@ export class AdminStore {
     return execute('list admins', () => this.#admins.find({ tenantId }).sort({ _id: 1 }).toArray());
   }
 
-  /** Applies changes; with `revoke`, also bumps the token version. Returns the record after. */
+  /**
+   * Applies changes; with `revoke`, also gives the admin a new random token
+   * version. Random, not incremented: two concurrent revocations can never
+   * land on the same new version (FerretDB v1 loses concurrent `$inc`s).
+   */
   update(id: ObjectId, changes: Partial<AdminDocument>, revoke: boolean, now: Date): Promise<AdminDocument | null> {
+    const version = revoke ? { tokenVersion: randomInt(1, 2 ** 47) } : {};
     return execute('update admin', () =>
       this.#admins.findOneAndUpdate(
         { _id: id },
-        { $set: { ...changes, updatedAt: now }, ...(revoke ? { $inc: { tokenVersion: 1 } } : {}) },
+        { $set: { ...changes, ...version, updatedAt: now } },
         { returnDocument: 'after' },
       ),
     );

@@ -197,7 +197,12 @@ export class AuthService implements AsyncDisposable {
    */
   init(): Promise<void> {
     if (this.#closed) return Promise.reject(new TenancyError('CLOSED'));
-    this.#ready ??= Promise.all([this.#tenants.init(), this.#admins.ensureIndexes(), this.#throttle.ensureIndexes()])
+    this.#ready ??= Promise.all([
+      this.#tenants.init(),
+      this.#admins.ensureIndexes(),
+      this.#throttle.ensureIndexes(),
+      this.#dummy(),
+    ])
       .then(() => undefined)
       .catch((error) => {
         this.#ready = undefined;
@@ -250,6 +255,11 @@ export class AuthService implements AsyncDisposable {
       { tenantId: new ObjectId(tenant.id), email, passwordHash, role },
       this.#clock(),
     );
+    // A drop that began while the password was hashing has already removed the tenant's admins: undo this one.
+    if ((await this.#tenants.get(tenant.id))?.status !== 'active') {
+      await this.#admins.delete(doc);
+      throw new TenancyError('TENANT_NOT_FOUND');
+    }
     return toAdmin(doc);
   }
 
@@ -368,8 +378,10 @@ export class AuthService implements AsyncDisposable {
       Buffer.byteLength(password, 'utf8') <= BCRYPT_MAX_BYTES && [...password].length <= this.#rules.maxLength;
     const keys = [`email:${email}`, ...(clientKey ? [`client:${clientKey}`] : [])];
     const now = this.#clock();
-    const retryAfter = await this.#throttle.retryAfter(keys, now);
-    if (retryAfter > 0) throw new TenancyError('LOCKED', undefined, { details: { retryAfter } });
+    // The attempt is recorded before the password is checked, so concurrent guesses count against each other.
+    const ticket = await this.#throttle.begin(keys, now);
+    if (ticket.retryAfter > 0)
+      throw new TenancyError('LOCKED', undefined, { details: { retryAfter: ticket.retryAfter } });
 
     const admin = await this.#admins.findByEmail(email);
     const usable = admin?.active === true && possible;
@@ -379,7 +391,7 @@ export class AuthService implements AsyncDisposable {
       await this.#throttle.fail(keys, now);
       throw new TenancyError('INVALID_CREDENTIALS');
     }
-    await this.#throttle.reset(`email:${email}`);
+    await this.#throttle.succeed(ticket, `email:${email}`);
     const { token, expiresAt } = await this.#ring.sign(
       { sub: admin._id.toHexString(), org: tenant.id, role: admin.role, ver: admin.tokenVersion, jti: randomUUID() },
       now,
@@ -467,8 +479,12 @@ export class AuthService implements AsyncDisposable {
     await this.close();
   }
 
+  /** A real hash of a random password at the configured cost, so unknown emails cost one real comparison. */
   #dummy(): Promise<string> {
-    this.#dummyHash ??= this.#hasher.hash(randomBytes(24).toString('base64url'));
+    this.#dummyHash ??= this.#hasher.hash(randomBytes(24).toString('base64url')).catch((error: unknown) => {
+      this.#dummyHash = undefined;
+      throw error;
+    });
     return this.#dummyHash;
   }
 

@@ -1,25 +1,27 @@
 /**
- * Failed-login counting, in the master database so it survives restarts and
- * is shared by every process. Each failure is one inserted document
- * (`auth_failures`) for its normalized email (registered or not, so a lock
- * tells nothing about which emails exist) and one for its client key. A key
- * with `maxFailures` failures in the last `windowMs` is locked until the
- * oldest of them leaves the window: a sliding window, never a permanent lock.
+ * Login attempts and failures, in the master database so they survive
+ * restarts and are shared by every process. Every attempt inserts one
+ * document per key (the normalized email, registered or not, so a lock tells
+ * nothing about which emails exist; and the client key) *before* the password
+ * is checked, then counts the key's documents in the window. So concurrent
+ * guesses see each other: a burst of 1,000 attempts gets at most
+ * `maxFailures` password checks, not 1,000. A success deletes its own
+ * documents; a failure keeps them; a refused attempt deletes its own, so
+ * hammering a locked key does not extend the lock.
  *
- * Inserts, not `$inc`: an insert is atomic on every server, while FerretDB v1
- * loses concurrent `$inc` updates (docs/compatibility.md). 50 concurrent
- * failures count exactly 50.
+ * Inserts, never `$inc`: an insert is atomic on every server, while FerretDB
+ * v1 loses concurrent updates (docs/compatibility.md).
  */
 import { type Collection, type Db, ObjectId } from 'mongodb';
 import { execute, executeExpecting, ServerCode } from '../internal/execute.js';
 
 export const FAILURES_COLLECTION = 'auth_failures';
 
-interface Failure {
+interface Attempt {
   _id: ObjectId;
   key: string;
   at: Date;
-  /** When this failure leaves the window; a TTL index removes it after that. */
+  /** When this attempt leaves the window; a TTL index removes it after that. */
   expiresAt: Date;
 }
 
@@ -28,65 +30,89 @@ export interface ThrottleSettings {
   windowMs: number;
 }
 
+/** An attempt in progress: its documents, and how long the caller must wait if it is refused. */
+export interface AttemptTicket {
+  readonly ids: ObjectId[];
+  /** Seconds until the keys may try again; 0 when the attempt may go on. */
+  readonly retryAfter: number;
+}
+
 export class LoginThrottle {
-  readonly #failures: Collection<Failure>;
+  readonly #attempts: Collection<Attempt>;
   readonly #settings: ThrottleSettings;
 
   constructor(master: Db, settings: ThrottleSettings) {
-    this.#failures = master.collection<Failure>(FAILURES_COLLECTION);
+    this.#attempts = master.collection<Attempt>(FAILURES_COLLECTION);
     this.#settings = settings;
   }
 
   /**
-   * A TTL index removes failures that left the window. Servers without TTL
-   * indexes (FerretDB v1) keep them until {@link LoginThrottle.reset};
-   * correctness never depends on it, since every read compares with the clock.
+   * A TTL index removes attempts that left the window. Servers without TTL
+   * indexes (FerretDB v1) keep them until a later failure of the same key
+   * prunes them; correctness never depends on it, since every read compares
+   * with the clock.
    */
   async ensureIndexes(): Promise<void> {
     await execute('create throttle indexes', () =>
-      this.#failures.createIndexes([{ key: { key: 1, at: -1 }, name: 'key_at' }]),
+      this.#attempts.createIndexes([{ key: { key: 1, at: -1 }, name: 'key_at' }]),
     );
     await executeExpecting('create throttle indexes', ServerCode.NotImplemented, null, () =>
-      this.#failures.createIndex({ expiresAt: 1 }, { name: 'expiresAt_ttl', expireAfterSeconds: 0 }),
+      this.#attempts.createIndex({ expiresAt: 1 }, { name: 'expiresAt_ttl', expireAfterSeconds: 0 }),
     );
   }
 
-  /** Seconds until every key may try again; 0 when none is locked. */
-  async retryAfter(keys: readonly string[], now: Date): Promise<number> {
-    let wait = 0;
-    for (const key of keys) {
-      const opened = new Date(now.getTime() - this.#settings.windowMs);
-      // The maxFailures-th most recent failure in the window: the lock lasts until it leaves.
-      const [pivot] = await execute('read failures', () =>
-        this.#failures
-          .find({ key, at: { $gt: opened } })
-          .sort({ at: -1 })
-          .skip(this.#settings.maxFailures - 1)
-          .limit(1)
-          .toArray(),
-      );
-      if (pivot)
-        wait = Math.max(wait, Math.ceil((pivot.at.getTime() + this.#settings.windowMs - now.getTime()) / 1000));
-    }
-    return wait;
-  }
-
-  /** Records one failure for each key. */
-  async fail(keys: readonly string[], now: Date): Promise<void> {
+  /** Records an attempt for each key and says whether it may go on. A refused attempt is withdrawn. */
+  async begin(keys: readonly string[], now: Date): Promise<AttemptTicket> {
     const expiresAt = new Date(now.getTime() + this.#settings.windowMs);
-    await execute('record failure', () =>
-      this.#failures.insertMany(keys.map((key) => ({ _id: new ObjectId(), key, at: now, expiresAt }))),
-    );
+    const docs = keys.map((key) => ({ _id: new ObjectId(), key, at: now, expiresAt }));
+    await execute('record attempt', () => this.#attempts.insertMany(docs));
+    const ticket = { ids: docs.map((d) => d._id), retryAfter: 0 };
+    let retryAfter = 0;
+    for (const key of keys) retryAfter = Math.max(retryAfter, await this.#wait(key, now));
+    if (retryAfter === 0) return ticket;
+    await this.#withdraw(ticket.ids);
+    return { ids: [], retryAfter };
   }
 
-  /** Forgets a key's failures (after a successful login). */
-  async reset(key: string): Promise<void> {
-    await execute('reset failures', () => this.#failures.deleteMany({ key }));
+  /** The attempt failed: its documents stay, and expired ones of the same keys go. */
+  async fail(keys: readonly string[], now: Date): Promise<void> {
+    const opened = new Date(now.getTime() - this.#settings.windowMs);
+    await execute('prune attempts', () => this.#attempts.deleteMany({ key: { $in: [...keys] }, at: { $lte: opened } }));
   }
 
-  /** Failures of a key inside the window now. */
+  /** The attempt succeeded: its documents go, and so do the email's earlier failures. */
+  async succeed(ticket: AttemptTicket, emailKey: string): Promise<void> {
+    await this.#withdraw(ticket.ids);
+    await execute('reset attempts', () => this.#attempts.deleteMany({ key: emailKey }));
+  }
+
+  /** Attempts of a key inside the window now. */
   count(key: string, now: Date): Promise<number> {
     const opened = new Date(now.getTime() - this.#settings.windowMs);
-    return execute('count failures', () => this.#failures.countDocuments({ key, at: { $gt: opened } }));
+    return execute('count attempts', () => this.#attempts.countDocuments({ key, at: { $gt: opened } }));
+  }
+
+  /**
+   * Seconds until `key` is below the limit again: 0 when this attempt is
+   * among the first `maxFailures` in the window, else until the attempt that
+   * many places before the newest leaves the window.
+   */
+  async #wait(key: string, now: Date): Promise<number> {
+    const opened = new Date(now.getTime() - this.#settings.windowMs);
+    const [pivot] = await execute('read attempts', () =>
+      this.#attempts
+        .find({ key, at: { $gt: opened } })
+        .sort({ at: -1 })
+        .skip(this.#settings.maxFailures)
+        .limit(1)
+        .toArray(),
+    );
+    if (!pivot) return 0;
+    return Math.max(1, Math.ceil((pivot.at.getTime() + this.#settings.windowMs - now.getTime()) / 1000));
+  }
+
+  async #withdraw(ids: ObjectId[]): Promise<void> {
+    if (ids.length === 0) return;
+    await execute('withdraw attempt', () => this.#attempts.deleteMany({ _id: { $in: ids } }));
   }
 }

@@ -213,14 +213,22 @@ function toRingKey(key: TokenKey, index: number): RingKey {
   }
   if (key.alg !== 'EdDSA' && key.alg !== 'ES256') throw invalidKey(index, 'alg must be HS256, EdDSA or ES256');
   const expected = key.alg === 'EdDSA' ? 'ed25519' : 'ec';
-  const publicKey = key.publicKey ?? (key.privateKey ? createPublicKey(key.privateKey) : undefined);
-  if (!publicKey || publicKey.asymmetricKeyType !== expected || (key.privateKey && key.privateKey.type !== 'private')) {
+  const { privateKey } = key;
+  if (key.publicKey && key.publicKey.type !== 'public') throw invalidKey(index, 'publicKey must be a public key');
+  if (privateKey && privateKey.type !== 'private') throw invalidKey(index, 'privateKey must be a private key');
+  // The published key is always derived as public: a private key can never reach jwks().
+  const derived = privateKey ? createPublicKey(privateKey) : undefined;
+  const publicKey = key.publicKey ?? derived;
+  if (!publicKey || publicKey.asymmetricKeyType !== expected) {
     throw invalidKey(index, `${key.alg} needs an ${expected} publicKey or privateKey (node:crypto KeyObject)`);
   }
   if (key.alg === 'ES256' && publicKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
     throw invalidKey(index, 'ES256 needs a P-256 key');
   }
-  return { kid: key.kid, alg: key.alg, verifyKey: publicKey, signKey: key.privateKey };
+  if (derived && key.publicKey && !derived.equals(key.publicKey)) {
+    throw invalidKey(index, 'publicKey and privateKey are not a pair');
+  }
+  return { kid: key.kid, alg: key.alg, verifyKey: publicKey, signKey: privateKey };
 }
 
 const HEX_ID = /^[0-9a-f]{24}$/;

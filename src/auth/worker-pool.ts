@@ -28,59 +28,71 @@ parentPort.on('message', async ({ id, job }) => {
 });
 `;
 
+interface Slot {
+  worker: Worker;
+  /** Jobs sent to this worker and not answered yet. */
+  jobs: Map<number, Pending>;
+}
+
 export class BcryptWorkerPool {
   readonly size: number;
-  #workers: Worker[] = [];
+  #slots: Slot[] = [];
   #next = 0;
   #id = 0;
-  readonly #pending = new Map<number, Pending>();
 
   constructor(size: number = availableParallelism()) {
     this.size = Math.max(1, size);
   }
 
   run(job: Job): Promise<string | boolean> {
-    const worker = this.#pick();
+    const slot = this.#pick();
     const id = ++this.#id;
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
-      worker.ref();
-      worker.postMessage({ id, job });
+      slot.jobs.set(id, { resolve, reject });
+      slot.worker.ref(); // a worker with work keeps the process alive until it answers
+      slot.worker.postMessage({ id, job });
     });
   }
 
   async close(): Promise<void> {
-    const workers = this.#workers;
-    this.#workers = [];
-    await Promise.all(workers.map((w) => w.terminate()));
-    for (const pending of this.#pending.values()) pending.reject(new TenancyError('CLOSED'));
-    this.#pending.clear();
+    const slots = this.#slots;
+    this.#slots = [];
+    await Promise.all(slots.map((slot) => slot.worker.terminate()));
+    for (const slot of slots) this.#fail(slot, new TenancyError('CLOSED'));
   }
 
-  #pick(): Worker {
-    if (this.#workers.length < this.size) this.#workers.push(this.#spawn());
-    const worker = this.#workers[this.#next % this.#workers.length] as Worker;
+  #pick(): Slot {
+    if (this.#slots.length < this.size) this.#slots.push(this.#spawn());
+    const slot = this.#slots[this.#next % this.#slots.length] as Slot;
     this.#next += 1;
-    return worker;
+    return slot;
   }
 
-  #spawn(): Worker {
+  #spawn(): Slot {
     const bcryptPath = createRequire(import.meta.url).resolve('bcryptjs');
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { bcryptPath } });
+    const slot: Slot = { worker, jobs: new Map() };
     worker.unref();
     worker.on('message', ({ id, result, error }: { id: number; result?: string | boolean; error?: string }) => {
-      const pending = this.#pending.get(id);
-      this.#pending.delete(id);
-      if (this.#pending.size === 0) for (const w of this.#workers) w.unref();
+      const pending = slot.jobs.get(id);
+      slot.jobs.delete(id);
+      if (slot.jobs.size === 0) worker.unref(); // idle workers never keep the process alive
       if (!pending) return;
-      if (error !== undefined) pending.reject(new TenancyError('STORAGE', `Password hashing failed: ${error}`));
+      if (error !== undefined) pending.reject(new TenancyError('STORAGE', 'Password hashing failed'));
       else pending.resolve(result as string | boolean);
     });
-    worker.on('error', (error) => {
-      this.#workers = this.#workers.filter((w) => w !== worker);
-      for (const pending of this.#pending.values()) pending.reject(error);
-      this.#pending.clear();
-    });
-    return worker;
+    // A crashed worker fails only its own jobs, with the library's error; the next job gets a fresh worker.
+    const retire = () => {
+      this.#slots = this.#slots.filter((s) => s !== slot);
+      this.#fail(slot, new TenancyError('STORAGE', 'A password hashing worker stopped'));
+    };
+    worker.once('error', retire);
+    worker.once('exit', retire);
+    return slot;
+  }
+
+  #fail(slot: Slot, error: TenancyError): void {
+    for (const pending of slot.jobs.values()) pending.reject(error);
+    slot.jobs.clear();
   }
 }

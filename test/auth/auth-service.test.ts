@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isTenancyError } from '../../src/index.js';
+import { bcryptHasher, isTenancyError } from '../../src/index.js';
 import { authFactory, PASSWORD, strongSecret } from '../support/auth.js';
 import { useTestClient } from '../support/context.js';
 import { assertInvariants } from '../support/invariants.js';
@@ -197,5 +197,38 @@ describe('suspended organizations', () => {
     });
     await tenants.resume(tenant.id);
     await expect(auth.verify(token)).resolves.toMatchObject({ tenantId: tenant.id });
+  });
+});
+
+describe('admins racing a drop', () => {
+  it('an admin created while its organization is being dropped is undone, and its email stays free', async () => {
+    const real = bcryptHasher({ cost: 4, allowInsecureCostForTests: true, mode: 'in-process' });
+    let hold: Promise<void> | undefined;
+    let release: () => void = () => {};
+    const gated = {
+      hash: async (p: string) => {
+        await hold;
+        return real.hash(p);
+      },
+      verify: (p: string, h: string) => real.verify(p, h),
+    };
+    const { auth, tenants, masterDbName } = make({ hasher: gated });
+    const { tenant } = await auth.registerOrganization({
+      name: 'Racing Drop',
+      email: 'owner@race.test',
+      password: PASSWORD,
+    });
+    await auth.init();
+    hold = new Promise<void>((done) => {
+      release = done;
+    });
+    const creating = auth.createAdmin(tenant.id, { email: 'late@race.test', password: PASSWORD });
+    await new Promise((done) => setTimeout(done, 100)); // createAdmin is hashing now
+    expect(await tenants.drop(tenant.id)).toBe(true);
+    release();
+    await expect(creating).rejects.toMatchObject({ code: 'TENANT_NOT_FOUND' });
+    const master = client.db(masterDbName);
+    expect(await master.collection('organization_admins').countDocuments()).toBe(0);
+    expect(await master.collection('organization_admin_emails').countDocuments()).toBe(0);
   });
 });

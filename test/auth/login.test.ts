@@ -157,3 +157,27 @@ describe('passwords', () => {
     await pooled.close?.();
   });
 });
+
+describe('bursts', () => {
+  it('30 concurrent guesses for one email get at most 5 password checks; the rest are LOCKED', async () => {
+    const real = bcryptHasher({ cost: 4, allowInsecureCostForTests: true, mode: 'in-process' });
+    let checks = 0;
+    const counting: PasswordHasher = {
+      hash: (p) => real.hash(p),
+      verify: (p, h) => {
+        checks += 1;
+        return real.verify(p, h);
+      },
+    };
+    const { auth } = make({ hasher: counting });
+    await auth.registerOrganization({ name: 'Burst Target', email: 'target@x.test', password: PASSWORD });
+    await auth.init();
+    checks = 0;
+    const outcomes = await Promise.all(
+      Array.from({ length: 30 }, () => code(auth.login({ email: 'target@x.test', password: 'guess guess guess' }))),
+    );
+    expect(checks).toBeLessThanOrEqual(5);
+    expect(outcomes.filter((o) => o === 'INVALID_CREDENTIALS')).toHaveLength(checks);
+    expect(outcomes.filter((o) => o === 'LOCKED')).toHaveLength(30 - checks);
+  });
+});

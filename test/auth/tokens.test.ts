@@ -226,3 +226,21 @@ describe('weak secrets are refused at construction', () => {
     );
   });
 });
+
+describe('key material is checked at construction', () => {
+  it('refuses a private key given as the public key, so jwks() can never publish it', () => {
+    const { tenants } = make();
+    const attempt = (key: TokenKey) => () => new AuthService({ tenants, tokens: { keys: [key] } });
+    expect(attempt({ kid: 'e', alg: 'EdDSA', publicKey: ed.privateKey })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
+    const other = generateKeyPairSync('ed25519');
+    expect(attempt({ kid: 'e', alg: 'EdDSA', privateKey: ed.privateKey, publicKey: other.publicKey })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
+    expect(attempt({ kid: 'e', alg: 'ES256', privateKey: ed.privateKey })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
+    expect(attempt({ kid: 'e', alg: 'EdDSA', privateKey: ed.privateKey, publicKey: ed.publicKey })).not.toThrow();
+  });
+});
