@@ -15,6 +15,14 @@ export {
 } from './auth/passwords.js';
 export { ACCESS_TOKEN_TYPE, MIN_SECRET_BYTES, type TokenAlgorithm, type TokenKey } from './auth/tokens.js';
 export { ERROR_CODES, type ErrorCode, type ErrorDetails, httpStatus, isTenancyError, TenancyError } from './errors.js';
+export {
+  bearerToken,
+  PROBLEM_CONTENT_TYPE,
+  type Problem,
+  type ProblemResponse,
+  requireBearerToken,
+  toProblem,
+} from './http.js';
 export type { Clock } from './internal/clock.js';
 export type { OperationKind } from './tenants/journal.js';
 export { MAX_NAME_LENGTH } from './tenants/names.js';

@@ -278,6 +278,22 @@ export class AuthService implements AsyncDisposable {
   }
 
   /**
+   * One admin, or `null` when there is none.
+   *
+   * @example
+   * ```ts
+   * const owner = tenant.adminId ? await auth.getAdmin(tenant.adminId) : null;
+   * ```
+   * @throws {@link TenancyError} `STORAGE`.
+   */
+  async getAdmin(adminId: string): Promise<Admin | null> {
+    return this.#admin(adminId).then(toAdmin, (error: unknown) => {
+      if (error instanceof TenancyError && error.code === 'ADMIN_NOT_FOUND') return null;
+      throw error;
+    });
+  }
+
+  /**
    * Sets a new password and revokes every token issued before.
    *
    * @example

@@ -232,3 +232,13 @@ describe('admins racing a drop', () => {
     expect(await master.collection('organization_admin_emails').countDocuments()).toBe(0);
   });
 });
+
+describe('getAdmin', () => {
+  it('returns the admin without secrets, or null', async () => {
+    const { auth } = make();
+    const { admin } = await auth.registerOrganization({ name: 'Lookup', email: 'look@x.test', password: PASSWORD });
+    expect(await auth.getAdmin(admin.id)).toEqual(admin);
+    expect(await auth.getAdmin('0123456789abcdef01234567')).toBeNull();
+    expect(await auth.getAdmin('not an id')).toBeNull();
+  });
+});
