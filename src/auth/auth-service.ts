@@ -278,6 +278,41 @@ export class AuthService implements AsyncDisposable {
   }
 
   /**
+   * Drops an organization (its storage, its registry record and its admins)
+   * and forgets it in this service's caches, so its tokens stop verifying
+   * here at once (elsewhere within `revocationCacheMs`). Returns `false` when
+   * there was no such organization.
+   *
+   * @example
+   * ```ts
+   * await auth.deleteOrganization(ctx.tenantId);
+   * ```
+   * @throws {@link TenancyError} `CONFLICT`, `STORAGE`.
+   */
+  async deleteOrganization(tenantId: string): Promise<boolean> {
+    const dropped = await this.#tenants.drop(tenantId);
+    this.#tenantCache.delete(tenantId);
+    for (const [adminId, cached] of this.#cache) {
+      if (cached.state?.tenantId === tenantId) this.#cache.delete(adminId);
+    }
+    return dropped;
+  }
+
+  /**
+   * Checks a password against the rules without storing anything, so a
+   * multi-step change can refuse a weak one before it starts.
+   *
+   * @example
+   * ```ts
+   * auth.checkPassword(body.password);
+   * ```
+   * @throws {@link TenancyError} `INVALID_INPUT` (not a string), `WEAK_PASSWORD`.
+   */
+  checkPassword(password: string): void {
+    normalizePassword(password, this.#rules);
+  }
+
+  /**
    * One admin, or `null` when there is none.
    *
    * @example

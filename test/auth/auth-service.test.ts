@@ -242,3 +242,18 @@ describe('getAdmin', () => {
     expect(await auth.getAdmin('not an id')).toBeNull();
   });
 });
+
+describe('deleteOrganization', () => {
+  it('drops the organization and stops its tokens at once in this process, even with a cache', async () => {
+    const { auth, tenants } = make({
+      tokens: { keys: [{ kid: 'k', alg: 'HS256', secret: strongSecret() }], revocationCacheMs: 60_000 },
+    });
+    const { tenant } = await auth.registerOrganization({ name: 'Gone Soon', email: 'g@g.test', password: PASSWORD });
+    const { token } = await auth.login({ email: 'g@g.test', password: PASSWORD });
+    await auth.verify(token); // cached
+    expect(await auth.deleteOrganization(tenant.id)).toBe(true);
+    await expect(auth.verify(token)).rejects.toMatchObject({ code: 'TOKEN_REVOKED' });
+    expect(await tenants.get(tenant.id)).toBeNull();
+    expect(await auth.deleteOrganization(tenant.id)).toBe(false);
+  });
+});

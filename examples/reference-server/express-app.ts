@@ -1,0 +1,43 @@
+/** The reference server on Express 5: the route table, the adapter, /openapi.json and /docs. */
+import express, { type Express } from 'express';
+import { authOf, problemHandler, requireAuth } from '../express/index.js';
+import { openApiDocument } from './openapi.js';
+import { type RouteContext, routes, run } from './routes.js';
+import { DOCS_CSP, DOCS_HTML, DOCS_INIT, docsAsset, SECURITY_HEADERS } from './web.js';
+
+export function expressApp(ctx: RouteContext, log?: (error: unknown) => void): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple'); // no nested objects from the query string
+  app.use((_req, res, next) => {
+    res.set(SECURITY_HEADERS);
+    next();
+  });
+  app.use(express.json({ limit: '16kb', strict: true }));
+  const guard = requireAuth(ctx.auth);
+  for (const route of routes) {
+    app[route.method](route.path, ...(route.secured ? [guard] : []), async (req, res) => {
+      const auth = route.secured ? authOf(req) : undefined;
+      const result = await run(
+        route,
+        { body: req.body, query: req.query },
+        { ...(auth ? { auth } : {}), clientKey: req.ip ?? '' },
+        ctx,
+      );
+      res.status(route.status).json(result);
+    });
+  }
+  app.get('/openapi.json', (_req, res) => void res.json(openApiDocument()));
+  app.get('/docs', (_req, res) => void res.set('content-security-policy', DOCS_CSP).type('html').send(DOCS_HTML));
+  app.get('/docs/init.js', (_req, res) => void res.type('application/javascript').send(DOCS_INIT));
+  app.get('/docs/assets/:name', async (req, res, next) => {
+    const asset = await docsAsset(req.params.name);
+    if (!asset) return next();
+    res.type(asset.type).set('cache-control', 'public, max-age=3600').send(asset.body);
+  });
+  app.use((_req, res) => void res.status(404).type('application/problem+json').send(JSON.stringify(notFound)));
+  app.use(problemHandler(log));
+  return app;
+}
+
+const notFound = { type: 'about:blank', title: 'Not Found', status: 404, detail: 'No such route', code: 'NOT_FOUND' };

@@ -1,0 +1,68 @@
+/** The reference server on Koa 3: the same route table, the Koa adapter, /openapi.json and /docs. */
+import { bodyParser } from '@koa/bodyparser';
+import Router from '@koa/router';
+import Koa from 'koa';
+import { problemHandler, requireAuth } from '../koa/index.js';
+import { openApiDocument } from './openapi.js';
+import { type RouteContext, routes, run } from './routes.js';
+import { DOCS_CSP, DOCS_HTML, DOCS_INIT, docsAsset, SECURITY_HEADERS } from './web.js';
+
+export function koaApp(ctx: RouteContext, log?: (error: unknown) => void): Koa {
+  const app = new Koa();
+  app.proxy = false;
+  app.silent = true; // problemHandler logs what is unexpected
+  const router = new Router();
+  const guard = requireAuth(ctx.auth);
+  for (const route of routes) {
+    router[route.method](route.path, ...(route.secured ? [guard] : []), async (koa) => {
+      const result = await run(
+        route,
+        { body: (koa.request as { body?: unknown }).body, query: koa.query },
+        { ...(koa.state.auth ? { auth: koa.state.auth } : {}), clientKey: koa.ip },
+        ctx,
+      );
+      koa.status = route.status;
+      koa.body = result;
+    });
+  }
+  router.get('/openapi.json', (koa) => {
+    koa.body = openApiDocument();
+  });
+  router.get('/docs', (koa) => {
+    koa.set('content-security-policy', DOCS_CSP);
+    koa.type = 'html';
+    koa.body = DOCS_HTML;
+  });
+  router.get('/docs/init.js', (koa) => {
+    koa.type = 'application/javascript';
+    koa.body = DOCS_INIT;
+  });
+  router.get('/docs/assets/:name', async (koa) => {
+    const asset = await docsAsset(koa.params.name ?? '');
+    if (!asset) return;
+    koa.type = asset.type;
+    koa.set('cache-control', 'public, max-age=3600');
+    koa.body = asset.body;
+  });
+  app.use(async (koa, next) => {
+    koa.set(SECURITY_HEADERS);
+    await next();
+  });
+  app.use(problemHandler(log));
+  app.use(bodyParser({ enableTypes: ['json'], jsonLimit: '16kb', parsedMethods: ['POST', 'PUT', 'PATCH', 'DELETE'] }));
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  app.use((koa) => {
+    if (koa.body !== undefined) return;
+    koa.status = 404;
+    koa.type = 'application/problem+json';
+    koa.body = JSON.stringify({
+      type: 'about:blank',
+      title: 'Not Found',
+      status: 404,
+      detail: 'No such route',
+      code: 'NOT_FOUND',
+    });
+  });
+  return app;
+}

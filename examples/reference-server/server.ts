@@ -1,0 +1,87 @@
+/**
+ * Starts the reference server: the database (MONGO_URI, or the same embedded
+ * one the tests use), the TenantManager and AuthService, and the Express or
+ * Koa app. `close()` stops the server, then the client, then the database.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { AuthService, collectionPerTenant, type PasswordHasher, TenancyError, TenantManager } from 'mongo-tenancy';
+import { MongoClient } from 'mongodb';
+import { startTestServer } from '../../test/support/database.js';
+import type { ServerConfig } from './config.js';
+import { ConfigError } from './config.js';
+import { expressApp } from './express-app.js';
+import { koaApp } from './koa-app.js';
+import type { RouteContext } from './routes.js';
+
+export type Framework = 'express' | 'koa';
+
+export interface RunningServer {
+  url: string;
+  database: string;
+  close(): Promise<void>;
+}
+
+/** The library objects the routes use, on a client you own. */
+export function routeContext(
+  client: MongoClient,
+  config: Pick<ServerConfig, 'masterDbName' | 'secretKey' | 'tokenMinutes'>,
+  hasher?: PasswordHasher,
+): RouteContext {
+  // As the original service: renaming an organization renames its collection.
+  const tenants = new TenantManager({
+    client,
+    masterDbName: config.masterDbName,
+    strategy: collectionPerTenant({ renameStorage: true }),
+  });
+  try {
+    const auth = new AuthService({
+      tenants,
+      tokens: { keys: [{ kid: 'env', alg: 'HS256', secret: config.secretKey }], ttlSeconds: config.tokenMinutes * 60 },
+      ...(hasher ? { hasher } : {}),
+    });
+    return { tenants, auth };
+  } catch (error) {
+    if (error instanceof TenancyError && error.code === 'INVALID_OPTIONS') {
+      throw new ConfigError('SECRET_KEY', `is too weak: ${error.message.replace(/^.*HS256 secret /, '')}`);
+    }
+    throw error;
+  }
+}
+
+/** Mounts a framework's app on a route context and listens. */
+export function listen(framework: Framework, ctx: RouteContext, port: number, host: string): Promise<Server> {
+  const server = createServer(framework === 'express' ? expressApp(ctx) : koaApp(ctx).callback());
+  return new Promise((done, fail) => {
+    server.once('error', fail);
+    server.listen(port, host, () => done(server));
+  });
+}
+
+export async function startServer(
+  framework: Framework,
+  config: ServerConfig,
+  log: (line: string) => void,
+): Promise<RunningServer> {
+  const embedded = config.mongoUri ? undefined : await startTestServer(log);
+  const uri = config.mongoUri ?? (embedded?.uri as string);
+  const database = config.mongoUri ? 'MONGO_URI' : `embedded ${embedded?.kind}`;
+  const client = new MongoClient(uri);
+  const ctx = routeContext(client, config);
+  await ctx.auth.init();
+  const server = await listen(framework, ctx, config.port, config.host);
+  server.requestTimeout = 30_000;
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`,
+    database,
+    async close() {
+      await new Promise<void>((done) => server.close(() => done()));
+      server.closeAllConnections();
+      await ctx.auth.close();
+      await ctx.tenants.close();
+      await client.close();
+      await embedded?.stop();
+    },
+  };
+}

@@ -1,0 +1,157 @@
+/** The original service's flow end to end, over real HTTP, against both the Express and the Koa server. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useTestClient } from '../support/context.js';
+import { call, startReference } from '../support/reference-server.js';
+
+const { client, dbName } = useTestClient();
+const PASSWORD = 'correct horse battery';
+
+describe.each(['express', 'koa'] as const)('reference server on %s', (framework) => {
+  let server: Awaited<ReturnType<typeof startReference>>;
+  beforeAll(async () => {
+    server = await startReference(framework, client, dbName(framework));
+  });
+  afterAll(() => server.close());
+  const req = (method: string, path: string, options?: Parameters<typeof call>[3]) =>
+    call(server.url, method, path, options);
+  const create = (name: string, email: string, password = PASSWORD) =>
+    req('POST', '/org/create', { body: { organization_name: name, email, password } });
+  const login = async (email: string, password = PASSWORD) =>
+    (await req('POST', '/admin/login', { body: { email, password } })).body.access_token as string;
+
+  it('runs the seed flow: create, duplicate, get, login, update with a rename that keeps the data, delete', async () => {
+    const created = await create('Acme Corp', 'Ada@Acme.test');
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({
+      organization_name: 'Acme Corp',
+      collection_name: 'org_acme_corp',
+      admin_email: 'ada@acme.test',
+    });
+    expect(Date.parse(created.body.created_at)).not.toBeNaN();
+    expect((await create('ACME corp', 'other@acme.test')).status).toBe(409);
+    expect((await req('GET', '/org/get?organization_name=Acme%20Corp')).body).toMatchObject({
+      organization_id: created.body.organization_id,
+    });
+    expect((await req('GET', '/org/get?organization_name=Nobody')).status).toBe(404);
+
+    const signIn = await req('POST', '/admin/login', { body: { email: 'ada@acme.test', password: PASSWORD } });
+    expect(signIn.status).toBe(200);
+    expect(signIn.body).toMatchObject({ token_type: 'bearer' });
+    expect(signIn.body.expires_in).toBeGreaterThan(1_700);
+    const token = signIn.body.access_token as string;
+
+    const tenant = await server.tenants.get('Acme Corp');
+    await server.tenants
+      .scope(tenant as never)
+      .collection()
+      .insertMany([{ n: 1 }, { n: 2 }, { n: 3 }]);
+    const updated = await req('PUT', '/org/update', { token, body: { organization_name: 'Acme Industries' } });
+    expect(updated.status).toBe(200);
+    expect(updated.body).toMatchObject({
+      organization_name: 'Acme Industries',
+      collection_name: 'org_acme_industries',
+    });
+    const renamed = await server.tenants.get('Acme Industries');
+    expect(
+      await server.tenants
+        .scope(renamed as never)
+        .collection()
+        .countDocuments(),
+    ).toBe(3);
+    expect((await req('GET', '/org/get?organization_name=Acme%20Corp')).status).toBe(404);
+
+    const changed = await req('PUT', '/org/update', {
+      token,
+      body: { organization_name: 'Acme Industries', email: 'ada@industries.test', password: 'a new passphrase' },
+    });
+    expect(changed.body.admin_email).toBe('ada@industries.test');
+    expect((await req('PUT', '/org/update', { token, body: { organization_name: 'X' } })).status).toBe(401); // revoked
+    const fresh = await login('ada@industries.test', 'a new passphrase');
+
+    await create('Globex', 'hank@globex.test');
+    const other = await login('hank@globex.test');
+    expect(
+      (await req('DELETE', '/org/delete', { token: other, body: { organization_name: 'Acme Industries' } })).status,
+    ).toBe(403);
+    expect((await req('DELETE', '/org/delete?organization_name=Nowhere', { token: other })).status).toBe(404);
+    expect((await req('PUT', '/org/update', { token: fresh, body: { organization_name: 'Globex' } })).status).toBe(409);
+
+    const deleted = await req('DELETE', '/org/delete?organization_name=Acme%20Industries', { token: fresh });
+    expect(deleted.status).toBe(200);
+    expect((await req('GET', '/org/get?organization_name=Acme%20Industries')).status).toBe(404);
+    expect((await req('PUT', '/org/update', { token: fresh, body: { organization_name: 'Back' } })).status).toBe(401);
+  });
+
+  it('answers 401 without a token, 429 with Retry-After when locked out', async () => {
+    expect((await req('PUT', '/org/update', { body: { organization_name: 'X' } })).status).toBe(401);
+    const noBearer = await req('DELETE', '/org/delete', {
+      headers: { authorization: 'Basic abc' },
+      body: { organization_name: 'X' },
+    });
+    expect(noBearer.status).toBe(401);
+    expect(noBearer.headers.get('www-authenticate')).toContain('Bearer');
+    await create('Locked Org', 'locked@x.test');
+    for (let i = 0; i < 5; i++) {
+      expect(
+        (await req('POST', '/admin/login', { body: { email: 'locked@x.test', password: 'wrong password' } })).status,
+      ).toBe(401);
+    }
+    const locked = await req('POST', '/admin/login', { body: { email: 'locked@x.test', password: PASSWORD } });
+    expect(locked.status).toBe(429);
+    expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(locked.headers.get('content-type')).toContain('application/problem+json');
+    expect(locked.body).toMatchObject({ status: 429, code: 'LOCKED', detail: expect.any(String) });
+  });
+
+  it.each([
+    ['missing fields', { organization_name: 'Missing' }],
+    ['wrong types', { organization_name: 42, email: true, password: [] }],
+    ['operator objects', { organization_name: { $ne: null }, email: { $gt: '' }, password: PASSWORD }],
+    ['arrays', { organization_name: ['A'], email: ['a@a.test'], password: PASSWORD }],
+    ['unknown fields', { organization_name: 'Extra', email: 'e@x.test', password: PASSWORD, admin: true }],
+    ['a weak password', { organization_name: 'Weak', email: 'w@x.test', password: 'short' }],
+  ])('refuses %s with 422, one entry per field, and creates nothing', async (_label, body) => {
+    const before = (await server.tenants.list()).tenants.length;
+    const response = await req('POST', '/org/create', { body });
+    expect(response.status).toBe(422);
+    expect(response.body.code).toBe('INVALID_INPUT');
+    expect(response.body.errors.length).toBeGreaterThan(0);
+    expect((await server.tenants.list()).tenants.length).toBe(before);
+  });
+
+  it('refuses invalid JSON (422) and 1 MiB bodies (413), revealing nothing internal', async () => {
+    const invalid = await req('POST', '/admin/login', { raw: '{"email": "a@b.test", "password": ' });
+    expect(invalid.status).toBe(422);
+    const huge = await req('POST', '/org/create', {
+      body: { organization_name: 'Huge', email: 'h@x.test', password: PASSWORD, pad: 'x'.repeat(1024 * 1024) },
+    });
+    expect(huge.status).toBe(413);
+    for (const response of [invalid, huge]) {
+      expect(JSON.stringify(response.body)).not.toMatch(/stack|at .*\.js|mongodb|Error:/);
+    }
+    expect(await server.tenants.get('Huge')).toBeNull();
+  });
+
+  it('serves /openapi.json (3.1, generated), /docs and /healthz with security headers', async () => {
+    const spec = await req('GET', '/openapi.json');
+    expect(spec.body.openapi).toBe('3.1.0');
+    expect(Object.keys(spec.body.paths)).toEqual(
+      expect.arrayContaining(['/org/create', '/org/get', '/org/update', '/org/delete', '/admin/login']),
+    );
+    expect(spec.body.paths['/org/create'].post.requestBody.content['application/json'].schema.required).toEqual([
+      'organization_name',
+      'email',
+      'password',
+    ]);
+    const docs = await fetch(`${server.url}/docs`);
+    expect(docs.status).toBe(200);
+    expect(await docs.text()).toContain('/docs/assets/swagger-ui-bundle.js');
+    expect(docs.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect((await fetch(`${server.url}/docs/assets/swagger-ui-bundle.js`)).status).toBe(200);
+    expect((await fetch(`${server.url}/docs/assets/..%2Fpackage.json`)).status).toBe(404);
+    const health = await req('GET', '/healthz');
+    expect(health.body).toEqual({ status: 'ok' });
+    expect(health.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(health.headers.get('x-powered-by')).toBeNull();
+  });
+});
