@@ -5,10 +5,10 @@
  * hashing, unknown email against wrong password, and bcryptjs against a
  * native bcrypt.
  */
-import { generateKeyPairSync, type KeyObject, randomBytes, webcrypto } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject, randomBytes, randomUUID, webcrypto } from 'node:crypto';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import bcrypt from 'bcryptjs';
-import { jwtVerify } from 'jose';
+import { decodeJwt, jwtVerify, SignJWT } from 'jose';
 import type { MongoClient } from 'mongodb';
 import { AuthService, bcryptHasher, type PasswordHasher, TenantManager, type TokenKey } from '../src/index.js';
 import { round, type Summary, summarize, table, timeEach } from './stats.js';
@@ -19,7 +19,7 @@ const COST = 12;
 const PASSWORD = 'correct horse battery staple';
 
 export interface AuthResults {
-  verify: Array<{ alg: string; bare: number; service: number; ratio: number }>;
+  verify: Array<{ alg: string; token: 'same' | 'distinct'; bare: number; service: number; ratio: number }>;
   login: { bare: Summary; service: Summary; ratio: number };
   lag: Array<{ mode: string; p99: number; max: number; loginsPerSecond: number }>;
   enumeration: { wrongPassword: Summary; unknownEmail: Summary; ratio: number };
@@ -113,17 +113,35 @@ async function verifyRows(client: MongoClient, log: (line: string) => void) {
     const options = { algorithms: [c.alg], issuer: 'mongo-tenancy', audience: 'mongo-tenancy', typ: 'at+jwt' };
     // The baseline gets its key as a WebCrypto key too, imported once, as the service does.
     const key = await webcryptoKey(c.alg, c.verifyKey);
-    const measured = await throughputs(
+    const same = await throughputs(
       () => jwtVerify(token, key, options),
       () => auth.verify(token),
       c.perRound,
     );
-    rows.push({
-      alg: c.alg,
-      bare: Math.round(measured.a),
-      service: Math.round(measured.b),
-      ratio: round(measured.ratio),
-    });
+    // A distinct token on every call (the same claims, a fresh jti): no cache can skip the signature.
+    const claims = decodeJwt(token);
+    const signer = c.alg === 'HS256' ? secret : (c.key as { privateKey: KeyObject }).privateKey;
+    const distinct: string[] = [];
+    for (let i = 0; i < c.perRound * 17 + 600; i++) {
+      distinct.push(
+        await new SignJWT({ ...claims, jti: randomUUID() })
+          .setProtectedHeader({ alg: c.alg, kid: c.key.kid, typ: 'at+jwt' })
+          .sign(signer),
+      );
+    }
+    let a = 0;
+    let b = 0;
+    const fresh = await throughputs(
+      () => jwtVerify(distinct[a++ % distinct.length] as string, key, options),
+      () => auth.verify(distinct[b++] as string),
+      c.perRound,
+    );
+    for (const [kind, m] of [
+      ['same', same],
+      ['distinct', fresh],
+    ] as const) {
+      rows.push({ alg: c.alg, token: kind, bare: Math.round(m.a), service: Math.round(m.b), ratio: round(m.ratio) });
+    }
     await drop();
   }
   return rows;
@@ -235,13 +253,21 @@ export function authMarkdown(r: AuthResults): string {
   return [
     '## AuthService',
     '',
-    '### verify() with the revocation cache warm, against bare `jose.jwtVerify` on the same token (verifications per second, medians of 15 alternating rounds; the ratio is the median of the per-round ratios)',
+    '### verify() with the revocation cache warm, against bare `jose.jwtVerify` (verifications per second, medians of 15 alternating rounds; the ratio is the median of the per-round ratios)',
     '',
-    'Target: at least 0.9.',
+    'Target: at least 0.9. "same token" verifies one token again and again, as the issue asks: the service answers',
+    'from its verified-token cache. "distinct tokens" gives every call a token never seen before, so the service',
+    'checks the signature each time, like jose: this row measures what the service adds to a full verification.',
     '',
     table(
-      ['algorithm', 'jose.jwtVerify', 'AuthService.verify', 'ratio'],
-      r.verify.map((v) => [v.alg, v.bare, v.service, `**${v.ratio}**`]),
+      ['algorithm', 'tokens', 'jose.jwtVerify', 'AuthService.verify', 'ratio'],
+      r.verify.map((v) => [
+        v.alg,
+        v.token === 'same' ? 'same token' : 'distinct tokens',
+        v.bare,
+        v.service,
+        `**${v.ratio}**`,
+      ]),
     ),
     '',
     `### login() against a bare bcrypt comparison, cost ${COST} (ms, 15 runs)`,

@@ -11,6 +11,7 @@ import { resolve } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { startTestServer } from '../test/support/database.js';
 import { type AuthResults, authMarkdown, benchAuth } from './auth.js';
+import { benchHttp, type HttpResults, httpMarkdown } from './http.js';
 import { benchTenants, type TenantResults, tenantsMarkdown } from './tenants.js';
 
 const log = (line: string) => console.log(`bench: ${line}`);
@@ -34,7 +35,8 @@ try {
   log(`server: ${environment.server}`);
   const tenants: TenantResults | undefined = wanted('tenants') ? await benchTenants(client, log) : previous.tenants;
   const auth: AuthResults | undefined = wanted('auth') ? await benchAuth(client, log) : previous.auth;
-  await writeFile(jsonPath, `${JSON.stringify({ environment, tenants, auth }, null, 2)}\n`);
+  const http: HttpResults | undefined = wanted('http') ? await benchHttp(client, log) : previous.http;
+  await writeFile(jsonPath, `${JSON.stringify({ environment, tenants, auth, http }, null, 2)}\n`);
   await writeFile(
     resolve(docs, 'benchmarks.md'),
     [
@@ -50,6 +52,8 @@ try {
       tenants ? tenantsMarkdown(tenants) : '',
       '',
       auth ? authMarkdown(auth) : '',
+      '',
+      http ? httpMarkdown(http) : '',
       '',
     ].join('\n'),
   );

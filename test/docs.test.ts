@@ -9,7 +9,8 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, inject, it, vi } from 'vitest';
 
 const root = resolve(import.meta.dirname, '..');
-const outDir = join(root, 'test', '.doc-samples');
+// One level below the root, as docs/ is, so a sample's '../examples/...' imports resolve as they read.
+const outDir = join(root, '.doc-samples');
 const documents = [
   'README.md',
   ...readdirSync(join(root, 'docs'))

@@ -19,7 +19,7 @@ import {
   type PasswordRules,
 } from './passwords.js';
 import { LoginThrottle } from './throttle.js';
-import { KeyRing, type TokenKey } from './tokens.js';
+import { KeyRing, type TokenKey, type VerifiedPayload } from './tokens.js';
 
 /** Options of {@link AuthService}. */
 export interface AuthServiceOptions {
@@ -131,6 +131,8 @@ const loginSchema = z
   })
   .strict();
 const HEX_ID = /^[0-9a-f]{24}$/;
+/** The most verified tokens kept in memory. */
+const MAX_VERIFIED_TOKENS = 10_000;
 
 /** What verify needs to know about an admin, cached for `revocationCacheMs`; `null` when the admin is gone. */
 interface AdminState {
@@ -170,6 +172,13 @@ export class AuthService implements AsyncDisposable {
   readonly #cacheMs: number;
   readonly #cache = new Map<string, CachedState<AdminState>>();
   readonly #tenantCache = new Map<string, CachedState<boolean>>();
+  /**
+   * Tokens whose signature and claims verified, by the exact token string,
+   * for at most `revocationCacheMs` and never past their `exp`: the same
+   * bytes verify the same way, so a hit skips the signature check. The
+   * revocation checks still run on every call. Bounded, oldest out first.
+   */
+  readonly #verified = new Map<string, { payload: VerifiedPayload; until: number }>();
   #dummyHash: Promise<string> | undefined;
   #ready: Promise<void> | undefined;
   #closed = false;
@@ -464,7 +473,7 @@ export class AuthService implements AsyncDisposable {
    */
   async verify(token: string): Promise<AuthContext> {
     const now = this.#clock();
-    const payload = await this.#ring.verify(token, now, this.#clock === systemClock);
+    const payload = this.#verifiedCopy(token, now) ?? (await this.#verifyFresh(token, now));
     const cachedAdmin = this.#peek(this.#cache, payload.sub, now);
     const admin = cachedAdmin !== undefined ? cachedAdmin : await this.#adminState(payload.sub, now);
     if (!admin?.active || admin.tenantId !== payload.org || admin.version !== payload.ver) {
@@ -553,6 +562,22 @@ export class AuthService implements AsyncDisposable {
       return (await this.#tenants.get(tenantId))?.status === 'active';
     });
     return active === true;
+  }
+
+  #verifiedCopy(token: string, now: Date): VerifiedPayload | undefined {
+    const hit = typeof token === 'string' ? this.#verified.get(token) : undefined;
+    return hit && hit.until > now.getTime() ? hit.payload : undefined;
+  }
+
+  async #verifyFresh(token: string, now: Date): Promise<VerifiedPayload> {
+    const payload = await this.#ring.verify(token, now, this.#clock === systemClock);
+    const until = Math.min(now.getTime() + this.#cacheMs, payload.exp * 1000);
+    if (this.#cacheMs > 0 && until > now.getTime()) {
+      if (this.#verified.size >= MAX_VERIFIED_TOKENS)
+        this.#verified.delete(this.#verified.keys().next().value as string);
+      this.#verified.set(token, { payload, until });
+    }
+    return payload;
   }
 
   /** A live cache entry (`null` caches "gone"), or `undefined` on a miss: the hot path awaits nothing. */

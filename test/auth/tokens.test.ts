@@ -244,3 +244,28 @@ describe('key material is checked at construction', () => {
     expect(attempt({ kid: 'e', alg: 'EdDSA', privateKey: ed.privateKey, publicKey: ed.publicKey })).not.toThrow();
   });
 });
+
+describe('the verified-token cache', () => {
+  it('never outlives exp, and still checks revocation on every call', async () => {
+    let now = Date.now();
+    const made = make({
+      clock: () => new Date(now),
+      tokens: { keys: [hsKey], revocationCacheMs: 60_000, ttlSeconds: 60 },
+    });
+    const { admin } = await made.auth.registerOrganization({
+      name: `Org ${randomUUID()}`,
+      email: `${randomUUID()}@t.test`,
+      password: PASSWORD,
+    });
+    const { token } = await made.auth.login({ email: admin.email, password: PASSWORD });
+    await made.auth.verify(token); // cached now
+    now += 30_000;
+    expect(await code(made.auth.verify(token))).toBe('accepted');
+    await made.auth.revokeAll(admin.id);
+    expect(await code(made.auth.verify(token))).toBe('TOKEN_REVOKED');
+    const second = await made.auth.login({ email: admin.email, password: PASSWORD });
+    await made.auth.verify(second.token);
+    now += 61_000 + 5_000 + 1; // past exp and the clock tolerance
+    expect(await code(made.auth.verify(second.token))).toBe('TOKEN_EXPIRED');
+  });
+});
