@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { bcryptHasher, isTenancyError } from '../../src/index.js';
 import { authFactory, PASSWORD, strongSecret } from '../support/auth.js';
 import { useTestClient } from '../support/context.js';
+import { dieAt, gate } from '../support/gate.js';
 import { assertInvariants } from '../support/invariants.js';
 
 const { client, dbName } = useTestClient();
@@ -150,24 +151,10 @@ describe('crash safety of registration', () => {
   it.each(['provisioned', 'prepared'])(
     'a process dying after %s leaves no organization, admin or email behind',
     async (stop) => {
-      let reached: () => void = () => {};
-      const died = new Promise<void>((done) => {
-        reached = done;
-      });
-      const dying = make({
-        manager: {
-          leaseMs: 5_000,
-          hooks: {
-            afterStep: (e) => {
-              if (e.op !== 'create' || e.step !== stop) return;
-              reached();
-              return new Promise<void>(() => {});
-            },
-          },
-        },
-      });
+      const death = dieAt(stop, 'create');
+      const dying = make({ manager: { leaseMs: 5_000, hooks: { afterStep: death.afterStep } } });
       void dying.auth.registerOrganization({ name: 'Half Made', email: 'half@x.test', password: PASSWORD });
-      await died;
+      await death.reached;
       const later = new Date(Date.now() + 10_000);
       const after = make({ masterDbName: dying.masterDbName, manager: { leaseMs: 5_000, clock: () => later } });
       await after.tenants.init();
@@ -203,11 +190,10 @@ describe('suspended organizations', () => {
 describe('admins racing a drop', () => {
   it('an admin created while its organization is being dropped is undone, and its email stays free', async () => {
     const real = bcryptHasher({ cost: 4, allowInsecureCostForTests: true, mode: 'in-process' });
-    let hold: Promise<void> | undefined;
-    let release: () => void = () => {};
+    let hold: ReturnType<typeof gate> | undefined;
     const gated = {
       hash: async (p: string) => {
-        await hold;
+        await hold?.closed;
         return real.hash(p);
       },
       verify: (p: string, h: string) => real.verify(p, h),
@@ -219,13 +205,11 @@ describe('admins racing a drop', () => {
       password: PASSWORD,
     });
     await auth.init();
-    hold = new Promise<void>((done) => {
-      release = done;
-    });
+    hold = gate();
     const creating = auth.createAdmin(tenant.id, { email: 'late@race.test', password: PASSWORD });
     await new Promise((done) => setTimeout(done, 100)); // createAdmin is hashing now
     expect(await tenants.drop(tenant.id)).toBe(true);
-    release();
+    hold.open();
     await expect(creating).rejects.toMatchObject({ code: 'TENANT_NOT_FOUND' });
     const master = client.db(masterDbName);
     expect(await master.collection('organization_admins').countDocuments()).toBe(0);

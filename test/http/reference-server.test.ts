@@ -90,17 +90,28 @@ describe.each(['express', 'koa'] as const)('reference server on %s', (framework)
     });
     expect(noBearer.status).toBe(401);
     expect(noBearer.headers.get('www-authenticate')).toContain('Bearer');
-    await create('Locked Org', 'locked@x.test');
-    for (let i = 0; i < 5; i++) {
-      expect(
-        (await req('POST', '/admin/login', { body: { email: 'locked@x.test', password: 'wrong password' } })).status,
-      ).toBe(401);
+    // Its own server: the lock also covers the client key (127.0.0.1 here), which other tests share.
+    const own = await startReference(framework, client, dbName(`${framework}-lock`));
+    try {
+      const ownReq = (method: string, path: string, options?: Parameters<typeof call>[3]) =>
+        call(own.url, method, path, options);
+      await ownReq('POST', '/org/create', {
+        body: { organization_name: 'Locked Org', email: 'locked@x.test', password: PASSWORD },
+      });
+      for (let i = 0; i < 5; i++) {
+        expect(
+          (await ownReq('POST', '/admin/login', { body: { email: 'locked@x.test', password: 'wrong password' } }))
+            .status,
+        ).toBe(401);
+      }
+      const locked = await ownReq('POST', '/admin/login', { body: { email: 'locked@x.test', password: PASSWORD } });
+      expect(locked.status).toBe(429);
+      expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(locked.headers.get('content-type')).toContain('application/problem+json');
+      expect(locked.body).toMatchObject({ status: 429, code: 'LOCKED', detail: expect.any(String) });
+    } finally {
+      await own.close();
     }
-    const locked = await req('POST', '/admin/login', { body: { email: 'locked@x.test', password: PASSWORD } });
-    expect(locked.status).toBe(429);
-    expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect(locked.headers.get('content-type')).toContain('application/problem+json');
-    expect(locked.body).toMatchObject({ status: 429, code: 'LOCKED', detail: expect.any(String) });
   });
 
   it.each([
@@ -117,6 +128,54 @@ describe.each(['express', 'koa'] as const)('reference server on %s', (framework)
     expect(response.body.code).toBe('INVALID_INPUT');
     expect(response.body.errors.length).toBeGreaterThan(0);
     expect((await server.tenants.list()).tenants.length).toBe(before);
+  });
+
+  it('refuses bad input on every route with the right 4xx and changes nothing', async () => {
+    await create('Matrix Org', 'matrix@x.test');
+    const token = await login('matrix@x.test');
+    const before = JSON.stringify((await server.tenants.list()).tenants.map((t) => [t.id, t.name]));
+    const bad = [
+      {},
+      { organization_name: 7 },
+      { organization_name: { $ne: null } },
+      { organization_name: ['a'] },
+      { organization_name: 'A', nope: 1 },
+    ];
+    for (const body of bad) {
+      for (const [method, path, secured] of [
+        ['POST', '/org/create', false],
+        ['POST', '/admin/login', false],
+        ['PUT', '/org/update', true],
+        ['DELETE', '/org/delete', true],
+      ] as const) {
+        const response = await req(method, path, { body, ...(secured ? { token } : {}) });
+        expect(response.status, `${method} ${path} ${JSON.stringify(body)}`).toBe(422);
+      }
+    }
+    for (const query of [
+      '',
+      '?organization_name=',
+      '?organization_name[$ne]=x',
+      '?organization_name=a&organization_name=b',
+      '?x=1',
+    ]) {
+      expect((await req('GET', `/org/get${query}`)).status, query).toBe(422);
+    }
+    for (const [method, path] of [
+      ['POST', '/org/create'],
+      ['POST', '/admin/login'],
+      ['PUT', '/org/update'],
+      ['DELETE', '/org/delete'],
+    ] as const) {
+      expect((await req(method, path, { raw: '{"organization_name": ', token })).status).toBe(422);
+      expect((await req(method, path, { raw: JSON.stringify({ pad: 'x'.repeat(1024 * 1024) }), token })).status).toBe(
+        413,
+      );
+    }
+    expect(JSON.stringify((await server.tenants.list()).tenants.map((t) => [t.id, t.name]))).toBe(before);
+    expect((await req('POST', '/admin/login', { body: { email: 'matrix@x.test', password: PASSWORD } })).status).toBe(
+      200,
+    );
   });
 
   it('refuses invalid JSON (422) and 1 MiB bodies (413), revealing nothing internal', async () => {

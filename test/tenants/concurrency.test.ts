@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { collectionPerTenant, isTenancyError } from '../../src/index.js';
 import { managerFactory, useTestClient } from '../support/context.js';
+import { gate } from '../support/gate.js';
 import { assertInvariants } from '../support/invariants.js';
 
 const { client, dbName } = useTestClient();
@@ -73,18 +74,15 @@ describe('concurrency', () => {
   });
 
   it('a second operation on a busy tenant gets CONFLICT while the lease is live', async () => {
-    let release: () => void = () => {};
-    const gate = new Promise<void>((done) => {
-      release = done;
-    });
+    const held = gate();
     const tenants = newManager({
-      hooks: { afterStep: (e) => (e.op === 'rename' && e.step === 'renamed' ? gate : undefined) },
+      hooks: { afterStep: (e) => (e.op === 'rename' && e.step === 'renamed' ? held.closed : undefined) },
     });
     const t = await tenants.create({ name: 'Busy' });
     const slow = tenants.rename(t.id, 'Busy Two');
     await new Promise((done) => setTimeout(done, 200));
     await expect(tenants.drop(t.id)).rejects.toMatchObject({ code: 'CONFLICT' });
-    release();
+    held.open();
     expect(await slow).toMatchObject({ name: 'Busy Two' });
     expect(await tenants.drop(t.id)).toBe(true);
   });

@@ -6,14 +6,9 @@
  * runs init(); then the invariants must hold and no document may be lost.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  collectionPerTenant,
-  type StepEvent,
-  type Tenant,
-  type TenantManager,
-  type TenantManagerOptions,
-} from '../../src/index.js';
+import { collectionPerTenant, type Tenant, type TenantManager, type TenantManagerOptions } from '../../src/index.js';
 import { managerFactory, useTestClient } from '../support/context.js';
+import { dieAt } from '../support/gate.js';
 import { assertInvariants } from '../support/invariants.js';
 
 const { client, dbName } = useTestClient();
@@ -101,21 +96,9 @@ describe.each(scenarios)('$op (renameStorage: $renameStorage) interrupted after 
     for (const stop of steps) {
       const { make } = setup(scenario.renameStorage);
       const victim = await seedTenant(make());
-      let reached: (event: StepEvent) => void = () => {};
-      const died = new Promise<StepEvent>((done) => {
-        reached = done;
-      });
-      const dying = make({
-        hooks: {
-          afterStep: (e) => {
-            if (e.op !== scenario.op || e.step !== stop) return;
-            reached(e);
-            return new Promise<void>(() => {}); // the process is gone: nothing after this step runs
-          },
-        },
-      });
-      void run(dying, scenario.op, victim);
-      await died;
+      const death = dieAt(stop, scenario.op);
+      void run(make({ hooks: { afterStep: death.afterStep } }), scenario.op, victim);
+      await death.reached;
 
       // While the dead holder's lease is live, others get CONFLICT on that tenant (while it is registered).
       if (scenario.op !== 'create' && (await make().get(victim.id))) {
@@ -160,21 +143,9 @@ it('init() is idempotent and a second recover() finds nothing to do', async () =
 it('two processes recovering one dead holder at once: exactly one settles it', async () => {
   const { make } = setup(true);
   const victim = await seedTenant(make());
-  let reached: () => void = () => {};
-  const died = new Promise<void>((done) => {
-    reached = done;
-  });
-  const dying = make({
-    hooks: {
-      afterStep: (e) => {
-        if (e.step !== 'inventoried') return;
-        reached();
-        return new Promise<void>(() => {});
-      },
-    },
-  });
-  void dying.rename(victim.id, 'Raced Corp');
-  await died;
+  const death = dieAt('inventoried');
+  void make({ hooks: { afterStep: death.afterStep } }).rename(victim.id, 'Raced Corp');
+  await death.reached;
   const later = new Date(Date.now() + 2 * LEASE_MS);
   const reports = await Promise.all(Array.from({ length: 4 }, () => make({ clock: () => later }).recover()));
   expect(reports.flatMap((r) => r.operations)).toHaveLength(1);

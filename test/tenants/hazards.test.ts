@@ -7,6 +7,7 @@ import type { MongoServerError } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { collectionPerTenant, type Tenant, type TenantManagerOptions } from '../../src/index.js';
 import { managerFactory, serverKind, useTestClient } from '../support/context.js';
+import { dieAt, gate } from '../support/gate.js';
 import { assertInvariants } from '../support/invariants.js';
 
 const { client, dbName } = useTestClient();
@@ -16,14 +17,6 @@ function shared(options: Partial<TenantManagerOptions> = {}) {
   const masterDbName = dbName('hz');
   return (more: Partial<TenantManagerOptions> = {}) =>
     managerFactory(client, () => masterDbName)({ leaseMs: LEASE_MS, ...options, ...more });
-}
-
-function gate() {
-  let open: () => void = () => {};
-  const closed = new Promise<void>((done) => {
-    open = done;
-  });
-  return { closed, open };
 }
 
 describe('leases', () => {
@@ -63,18 +56,9 @@ describe('leases', () => {
 
   it('a running process settles a dead holder of the name it wants, instead of refusing until restart', async () => {
     const make = shared();
-    const reached = gate();
-    const dying = make({
-      hooks: {
-        afterStep: (e) => {
-          if (e.step !== 'registered') return;
-          reached.open();
-          return new Promise<void>(() => {});
-        },
-      },
-    });
-    void dying.create({ name: 'Contested Name' });
-    await reached.closed;
+    const death = dieAt('registered');
+    void make({ hooks: { afterStep: death.afterStep } }).create({ name: 'Contested Name' });
+    await death.reached;
     let offset = 0;
     const running = make({ clock: () => new Date(Date.now() + offset) });
     await running.init();
