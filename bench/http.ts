@@ -4,6 +4,7 @@
  * and authenticated GET /org/get on the reference server. Every response
  * must be 2xx.
  */
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import autocannon from 'autocannon';
@@ -48,7 +49,7 @@ export async function benchHttp(client: MongoClient, log: (line: string) => void
   const masterDbName = `bench_http_${Date.now().toString(36)}`;
   const ctx = routeContext(
     client,
-    { masterDbName, secretKey: 'bench-key-' + 'x9Kq2Lm8Vn3Rt7Wz'.repeat(3), tokenMinutes: 30 },
+    { masterDbName, secretKey: randomBytes(32).toString('base64url'), tokenMinutes: 30 },
     bcryptHasher({ cost: 4, allowInsecureCostForTests: true, mode: 'in-process' }),
   );
   await ctx.auth.registerOrganization({ name: 'Bench Org', email: 'bench@http.test', password: PASSWORD });

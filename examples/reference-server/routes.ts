@@ -141,7 +141,7 @@ export const routes: Route[] = [
     status: 200,
     response: s.DeletedResponse,
     problems: [401, 403, 404, 422],
-    async handle(input: z.infer<typeof s.DeleteOrgInput>, req, { tenants, auth }) {
+    async handle(input: z.infer<typeof s.DeleteOrgInput>, req, { auth }) {
       const tenant = await auth.authorize(req.auth as AuthContext, input.organization_name);
       await auth.deleteOrganization(tenant.id);
       return { detail: `Organization '${tenant.name}' deleted` };

@@ -50,5 +50,6 @@ export async function call(
   } catch {
     body = { text };
   }
+  // biome-ignore lint/suspicious/noExplicitAny: tests read fields of arbitrary JSON responses
   return { status: response.status, headers: response.headers, body: body as Record<string, any> };
 }
