@@ -10,9 +10,7 @@ import { randomInt } from 'node:crypto';
 import { type Collection, type Db, ObjectId } from 'mongodb';
 import { TenancyError } from '../errors.js';
 import { execute, executeExpecting, ServerCode } from '../internal/execute.js';
-
-export const ADMINS_COLLECTION = 'organization_admins';
-export const EMAILS_COLLECTION = 'organization_admin_emails';
+import { ADMIN_EMAILS_COLLECTION, ADMINS_COLLECTION } from '../tenants/registry.js';
 
 /** Roles an admin can hold. `owner` is the organization's first admin. */
 export const ADMIN_ROLES = ['owner', 'admin'] as const;
@@ -72,7 +70,7 @@ export class AdminStore {
 
   constructor(master: Db) {
     this.#admins = master.collection<AdminDocument>(ADMINS_COLLECTION);
-    this.#emails = master.collection<EmailClaim>(EMAILS_COLLECTION);
+    this.#emails = master.collection<EmailClaim>(ADMIN_EMAILS_COLLECTION);
   }
 
   ensureIndexes(): Promise<unknown> {

@@ -86,12 +86,6 @@ export class LoginThrottle {
     await execute('reset attempts', () => this.#attempts.deleteMany({ key: emailKey }));
   }
 
-  /** Attempts of a key inside the window now. */
-  count(key: string, now: Date): Promise<number> {
-    const opened = new Date(now.getTime() - this.#settings.windowMs);
-    return execute('count attempts', () => this.#attempts.countDocuments({ key, at: { $gt: opened } }));
-  }
-
   /**
    * Seconds until `key` is below the limit again: 0 when this attempt is
    * among the first `maxFailures` in the window, else until the attempt that

@@ -36,7 +36,7 @@ export async function createTenant(
   let lease = await begin(ctx, id, 'create', { name: parsed.name });
   return underLease(ctx, lease, async () => {
     if (!(await ctx.names.claim(parsed.nameKey, id, (holder) => recoverEntry(ctx, holder)))) {
-      await undoCreate(ctx, lease);
+      await ctx.journal.end(lease); // nothing else was done yet
       throw tenantExists();
     }
     lease = await step(ctx, lease, 'name-claimed');

@@ -18,8 +18,6 @@ import { TenancyError } from '../errors.js';
 /** The longest display name, in characters (Unicode code points). */
 export const MAX_NAME_LENGTH = 100;
 const MAX_SLUG_LENGTH = 40;
-/** The longest storage key: the slug and a collision suffix. */
-export const MAX_KEY_LENGTH = 48;
 const FORBIDDEN = /[\p{Cc}\p{Cs}\p{Zl}\p{Zp}\u202A-\u202E\u2066-\u2069\uFEFF]/u;
 const RESERVED_KEYS = new Set(['admin', 'local', 'config', 'system']);
 

@@ -7,12 +7,15 @@ import { execute } from '../internal/execute.js';
 import type { TenantDocument, TenantStatus } from './types.js';
 
 export const REGISTRY_COLLECTION = 'organizations';
+/** The AuthService's admins, kept in the master database. */
+export const ADMINS_COLLECTION = 'organization_admins';
+/** The AuthService's email claims (`_id` = email). */
+export const ADMIN_EMAILS_COLLECTION = 'organization_admin_emails';
 /**
  * Master-database collections whose documents belong to one tenant (by a
- * `tenantId` field): the AuthService's admins and their email claims. A
- * drop, or an undone create, removes them with the tenant.
+ * `tenantId` field). A drop, or an undone create, removes them with the tenant.
  */
-export const TENANT_OWNED_COLLECTIONS = ['organization_admins', 'organization_admin_emails'] as const;
+export const TENANT_OWNED_COLLECTIONS = [ADMINS_COLLECTION, ADMIN_EMAILS_COLLECTION] as const;
 
 export class Registry {
   readonly #master: Db;
