@@ -142,6 +142,11 @@ interface AdminState {
   active: boolean;
 }
 
+interface VerifiedEntry {
+  payload: VerifiedPayload;
+  until: number;
+}
+
 interface CachedState<T> {
   state: T | null;
   until: number;
@@ -176,9 +181,13 @@ export class AuthService implements AsyncDisposable {
    * Tokens whose signature and claims verified, by the exact token string,
    * for at most `revocationCacheMs` and never past their `exp`: the same
    * bytes verify the same way, so a hit skips the signature check. The
-   * revocation checks still run on every call. Bounded, oldest out first.
+   * revocation checks still run on every call. Bounded by two generations:
+   * when the current one is full it becomes the previous one and the older
+   * entries go, all at once (evicting one by one from a Map's front costs
+   * more and more as deleted slots pile up).
    */
-  readonly #verified = new Map<string, { payload: VerifiedPayload; until: number }>();
+  #verified = new Map<string, VerifiedEntry>();
+  #verifiedBefore = new Map<string, VerifiedEntry>();
   #dummyHash: Promise<string> | undefined;
   #ready: Promise<void> | undefined;
   #closed = false;
@@ -565,7 +574,8 @@ export class AuthService implements AsyncDisposable {
   }
 
   #verifiedCopy(token: string, now: Date): VerifiedPayload | undefined {
-    const hit = typeof token === 'string' ? this.#verified.get(token) : undefined;
+    if (typeof token !== 'string') return undefined;
+    const hit = this.#verified.get(token) ?? this.#verifiedBefore.get(token);
     return hit && hit.until > now.getTime() ? hit.payload : undefined;
   }
 
@@ -573,8 +583,10 @@ export class AuthService implements AsyncDisposable {
     const payload = await this.#ring.verify(token, now, this.#clock === systemClock);
     const until = Math.min(now.getTime() + this.#cacheMs, payload.exp * 1000);
     if (this.#cacheMs > 0 && until > now.getTime()) {
-      if (this.#verified.size >= MAX_VERIFIED_TOKENS)
-        this.#verified.delete(this.#verified.keys().next().value as string);
+      if (this.#verified.size >= MAX_VERIFIED_TOKENS / 2) {
+        this.#verifiedBefore = this.#verified;
+        this.#verified = new Map();
+      }
       this.#verified.set(token, { payload, until });
     }
     return payload;
