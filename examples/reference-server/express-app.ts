@@ -1,9 +1,10 @@
 /** The reference server on Express 5: the route table, the adapter, /openapi.json and /docs. */
 import express, { type Express } from 'express';
+import { PROBLEM_CONTENT_TYPE } from 'mongo-tenancy';
 import { authOf, problemHandler, requireAuth } from '../express/index.js';
 import { openApiDocument } from './openapi.js';
 import { type RouteContext, routes, run } from './routes.js';
-import { DOCS_CSP, DOCS_HTML, DOCS_INIT, docsAsset, SECURITY_HEADERS } from './web.js';
+import { DOCS_CSP, DOCS_HTML, DOCS_INIT, docsAsset, NOT_FOUND_BODY, SECURITY_HEADERS } from './web.js';
 
 export function expressApp(ctx: RouteContext, log?: (error: unknown) => void): Express {
   const app = express();
@@ -35,9 +36,7 @@ export function expressApp(ctx: RouteContext, log?: (error: unknown) => void): E
     if (!asset) return next();
     res.type(asset.type).set('cache-control', 'public, max-age=3600').send(asset.body);
   });
-  app.use((_req, res) => void res.status(404).type('application/problem+json').send(JSON.stringify(notFound)));
+  app.use((_req, res) => void res.status(404).type(PROBLEM_CONTENT_TYPE).send(NOT_FOUND_BODY));
   app.use(problemHandler(log));
   return app;
 }
-
-const notFound = { type: 'about:blank', title: 'Not Found', status: 404, detail: 'No such route', code: 'NOT_FOUND' };

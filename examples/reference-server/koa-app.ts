@@ -2,10 +2,11 @@
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import Koa from 'koa';
+import { PROBLEM_CONTENT_TYPE } from 'mongo-tenancy';
 import { problemHandler, requireAuth } from '../koa/index.js';
 import { openApiDocument } from './openapi.js';
 import { type RouteContext, routes, run } from './routes.js';
-import { DOCS_CSP, DOCS_HTML, DOCS_INIT, docsAsset, SECURITY_HEADERS } from './web.js';
+import { DOCS_CSP, DOCS_HTML, DOCS_INIT, docsAsset, NOT_FOUND_BODY, SECURITY_HEADERS } from './web.js';
 
 export function koaApp(ctx: RouteContext, log?: (error: unknown) => void): Koa {
   const app = new Koa();
@@ -55,14 +56,8 @@ export function koaApp(ctx: RouteContext, log?: (error: unknown) => void): Koa {
   app.use((koa) => {
     if (koa.body !== undefined) return;
     koa.status = 404;
-    koa.type = 'application/problem+json';
-    koa.body = JSON.stringify({
-      type: 'about:blank',
-      title: 'Not Found',
-      status: 404,
-      detail: 'No such route',
-      code: 'NOT_FOUND',
-    });
+    koa.type = PROBLEM_CONTENT_TYPE;
+    koa.body = NOT_FOUND_BODY;
   });
   return app;
 }

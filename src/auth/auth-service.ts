@@ -7,6 +7,7 @@ import { ObjectId } from 'mongodb';
 import { z } from 'zod';
 import { TenancyError } from '../errors.js';
 import { type Clock, systemClock } from '../internal/clock.js';
+import { isHexId } from '../internal/ids.js';
 import { validate } from '../internal/validate.js';
 import { createWithinJournal, type TenantManager } from '../tenants/tenant-manager.js';
 import type { Tenant } from '../tenants/types.js';
@@ -130,7 +131,6 @@ const loginSchema = z
     clientKey: z.string().min(1).max(256).optional(),
   })
   .strict();
-const HEX_ID = /^[0-9a-f]{24}$/;
 /** The most verified tokens kept in memory. */
 const MAX_VERIFIED_TOKENS = 10_000;
 
@@ -605,8 +605,8 @@ export class AuthService implements AsyncDisposable {
     now: Date,
     load: () => Promise<T | null>,
   ): Promise<T | null> {
-    const hit = cache.get(key);
-    if (hit && hit.until > now.getTime()) return hit.state;
+    const hit = this.#peek(cache, key, now);
+    if (hit !== undefined) return hit;
     const state = await load();
     if (this.#cacheMs > 0) cache.set(key, { state, until: now.getTime() + this.#cacheMs });
     return state;
@@ -614,10 +614,7 @@ export class AuthService implements AsyncDisposable {
 
   async #admin(adminId: string): Promise<AdminDocument> {
     await this.init();
-    const admin =
-      typeof adminId === 'string' && HEX_ID.test(adminId)
-        ? await this.#admins.findById(ObjectId.createFromHexString(adminId))
-        : null;
+    const admin = isHexId(adminId) ? await this.#admins.findById(ObjectId.createFromHexString(adminId)) : null;
     if (!admin) throw new TenancyError('ADMIN_NOT_FOUND');
     return admin;
   }
@@ -630,7 +627,7 @@ export class AuthService implements AsyncDisposable {
 
   async #activeTenant(tenantId: string): Promise<Tenant> {
     await this.init();
-    const tenant = typeof tenantId === 'string' && HEX_ID.test(tenantId) ? await this.#tenants.get(tenantId) : null;
+    const tenant = isHexId(tenantId) ? await this.#tenants.get(tenantId) : null;
     if (!tenant || tenant.id !== tenantId) throw new TenancyError('TENANT_NOT_FOUND');
     if (tenant.status !== 'active') throw new TenancyError('TENANT_UNAVAILABLE');
     return tenant;

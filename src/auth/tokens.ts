@@ -14,6 +14,7 @@ import {
   SignJWT,
 } from 'jose';
 import { TenancyError } from '../errors.js';
+import { isHexId } from '../internal/ids.js';
 
 type CryptoKey = webcrypto.CryptoKey;
 
@@ -231,15 +232,11 @@ function toRingKey(key: TokenKey, index: number): RingKey {
   return { kid: key.kid, alg: key.alg, verifyKey: publicKey, signKey: privateKey };
 }
 
-const HEX_ID = /^[0-9a-f]{24}$/;
-
 function checkPayload(payload: Record<string, unknown>, now: Date, toleranceSeconds: number): VerifiedPayload {
   const { sub, org, role, ver, jti, exp, iat } = payload;
   const valid =
-    typeof sub === 'string' &&
-    HEX_ID.test(sub) &&
-    typeof org === 'string' &&
-    HEX_ID.test(org) &&
+    isHexId(sub) &&
+    isHexId(org) &&
     typeof role === 'string' &&
     Number.isSafeInteger(ver) &&
     (ver as number) >= 0 &&

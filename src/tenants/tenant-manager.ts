@@ -6,6 +6,7 @@ import { type Collection, type Db, type Document, type MongoClient, ObjectId } f
 import { z } from 'zod';
 import { TenancyError } from '../errors.js';
 import { type Clock, systemClock } from '../internal/clock.js';
+import { HEX_ID, isHexId } from '../internal/ids.js';
 import { validate } from '../internal/validate.js';
 import { KeyClaims, NameClaims } from './claims.js';
 import { type BeforeActivate, createTenant, settleCreate } from './create.js';
@@ -457,7 +458,7 @@ export class TenantManager implements AsyncDisposable {
         details: { field: 'tenant' },
       });
     }
-    if (/^[0-9a-f]{24}$/.test(value)) {
+    if (isHexId(value)) {
       const byId = await this.#ctx.registry.findById(ObjectId.createFromHexString(value));
       if (byId || typeof ref === 'object') return byId;
     }
@@ -497,7 +498,7 @@ const listSchema = z
     limit: z.number().int().min(1).max(1_000).default(50),
     after: z
       .string()
-      .regex(/^[0-9a-f]{24}$/, 'a cursor returned as `next`')
+      .regex(HEX_ID, 'a cursor returned as `next`')
       .transform((v) => ObjectId.createFromHexString(v))
       .optional(),
   })

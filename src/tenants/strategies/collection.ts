@@ -9,7 +9,7 @@ import { execute, executeExpecting, ServerCode } from '../../internal/execute.js
 import { validate } from '../../internal/validate.js';
 import type { TenantStorage } from '../types.js';
 import type { IsolationStrategy, StorageDriver, StrategyContext } from './strategy.js';
-import { isTombstone, moveDocuments, type StrayCount, tombstone } from './tombstone.js';
+import { addStrays, isTombstone, moveDocuments, type StrayCount, tombstone } from './tombstone.js';
 
 /** Prefix of every tenant collection. */
 export const COLLECTION_PREFIX = 'org_';
@@ -92,7 +92,7 @@ class CollectionStorage implements StorageDriver {
   async move(from: TenantStorage, to: TenantStorage, names: readonly string[]): Promise<void> {
     const db = this.#db(from);
     for (const name of await this.#union(from, names)) {
-      const target = db.collection(to.collection + name.slice(from.collection.length));
+      const target = db.collection(counterpart(name, from, to));
       const source = db.collection(name);
       if (!(await isTombstone(source))) {
         // Gone: an earlier attempt renamed it. Target taken: a stale write re-created the source since.
@@ -127,12 +127,8 @@ class CollectionStorage implements StorageDriver {
     const db = this.#db(tombstoned);
     const total: StrayCount = { found: 0, conflicts: 0 };
     for (const name of await this.#names(tombstoned)) {
-      const target = into
-        ? this.#db(into).collection(into.collection + name.slice(tombstoned.collection.length))
-        : null;
-      const count = await moveDocuments(db.collection(name), target);
-      total.found += count.found;
-      total.conflicts += count.conflicts;
+      const target = into ? this.#db(into).collection(counterpart(name, tombstoned, into)) : null;
+      addStrays(total, await moveDocuments(db.collection(name), target));
     }
     return total;
   }
@@ -161,6 +157,11 @@ class CollectionStorage implements StorageDriver {
     );
     return all.map((c) => c.name).filter((n) => n === base || n.startsWith(base + NAME_SEPARATOR));
   }
+}
+
+/** The name under `to` of the collection called `name` under `from` (the default one, or a named one). */
+function counterpart(name: string, from: TenantStorage, to: TenantStorage): string {
+  return to.collection + name.slice(from.collection.length);
 }
 
 /**

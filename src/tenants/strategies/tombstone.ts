@@ -44,7 +44,7 @@ export async function tombstone(collection: Collection, strays: Collection | nul
   const marked = collection as unknown as AnyCollection;
   const total: StrayCount = { found: 0, conflicts: 0 };
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    add(total, await moveDocuments(collection, strays));
+    addStrays(total, await moveDocuments(collection, strays));
     // With strays present, the unique index cannot be built (on MongoDB): move them and try again.
     const indexed = await executeExpecting('create tombstone index', ServerCode.DuplicateKey, false, () =>
       marked.createIndex({ [TOMBSTONE_FIELD]: 1 }, { unique: true, name: TOMBSTONE_INDEX }).then(() => true),
@@ -54,7 +54,7 @@ export async function tombstone(collection: Collection, strays: Collection | nul
       marked.insertOne({ _id: TOMBSTONE_ID }),
     );
     if (inserted !== DUPLICATE || (await hasMarker(marked))) {
-      add(total, await moveDocuments(collection, strays));
+      addStrays(total, await moveDocuments(collection, strays));
       return total;
     }
   }
@@ -63,7 +63,8 @@ export async function tombstone(collection: Collection, strays: Collection | nul
   });
 }
 
-function add(total: StrayCount, more: StrayCount): void {
+/** Adds `more` into `total`. */
+export function addStrays(total: StrayCount, more: StrayCount): void {
   total.found += more.found;
   total.conflicts += more.conflicts;
 }
