@@ -42,7 +42,7 @@ async function latencyAt(client: MongoClient, registered: number) {
   const made: Tenant[] = [];
   const create = await timeEach(runs, async (i) => made.push(await tenants.create({ name: `Bench ${i}` })));
   const getById = await timeEach(runs * 4, (i) => tenants.get((existing[i % existing.length] as Tenant).id));
-  const getByName = await timeEach(runs * 4, (i) => tenants.get(`existing ${i % existing.length}`));
+  const getByName = await timeEach(runs * 4, (i) => tenants.get({ name: `existing ${i % existing.length}` }));
   const list = await timeEach(runs, () => tenants.list({ limit: 50 }));
   const rename = await timeEach(runs, (i) => tenants.rename((made[i] as Tenant).id, `Renamed ${i}`));
   const drop = await timeEach(runs, (i) => tenants.drop((made[i] as Tenant).id));

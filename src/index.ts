@@ -42,7 +42,7 @@ export {
   TenantManager,
   type TenantManagerOptions,
   type TenantPage,
-  type TenantRef,
   type TenantScope,
 } from './tenants/tenant-manager.js';
+export type { TenantRef } from './tenants/refs.js';
 export type { StorageKind, Tenant, TenantStatus, TenantStorage } from './tenants/types.js';

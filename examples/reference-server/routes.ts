@@ -82,7 +82,7 @@ export const routes: Route[] = [
     response: s.OrgMetadata,
     problems: [404, 422],
     async handle(input: z.infer<typeof s.GetOrgQuery>, _req, { tenants, auth }) {
-      const tenant = await tenants.get(input.organization_name);
+      const tenant = await tenants.get({ name: input.organization_name });
       if (!tenant) throw new TenancyError('TENANT_NOT_FOUND');
       return metadata(tenant, auth);
     },
@@ -123,7 +123,7 @@ export const routes: Route[] = [
     async handle(input: z.infer<typeof s.UpdateOrgBody>, req, { tenants, auth }) {
       const ctx = req.auth as AuthContext;
       if (input.password !== undefined) auth.checkPassword(input.password);
-      const own = await auth.authorize(ctx, ctx.tenantId);
+      const own = await auth.authorize(ctx, { id: ctx.tenantId });
       const renamed =
         own.name === input.organization_name ? own : await tenants.rename(own.id, input.organization_name);
       if (input.email !== undefined) await auth.changeEmail(ctx.adminId, input.email);
@@ -142,7 +142,7 @@ export const routes: Route[] = [
     response: s.DeletedResponse,
     problems: [401, 403, 404, 422],
     async handle(input: z.infer<typeof s.DeleteOrgInput>, req, { auth }) {
-      const tenant = await auth.authorize(req.auth as AuthContext, input.organization_name);
+      const tenant = await auth.authorize(req.auth as AuthContext, { name: input.organization_name });
       await auth.deleteOrganization(tenant.id);
       return { detail: `Organization '${tenant.name}' deleted` };
     },

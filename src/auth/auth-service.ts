@@ -10,6 +10,7 @@ import { type Clock, systemClock } from '../internal/clock.js';
 import { isHexId } from '../internal/ids.js';
 import { validate } from '../internal/validate.js';
 import { createWithinJournal, type TenantManager } from '../tenants/tenant-manager.js';
+import type { TenantRef } from '../tenants/refs.js';
 import type { Tenant } from '../tenants/types.js';
 import { ADMIN_ROLES, type Admin, type AdminDocument, type AdminRole, AdminStore, toAdmin } from './admins.js';
 import {
@@ -162,7 +163,7 @@ interface CachedState<T> {
  * const auth = new AuthService({ tenants, tokens: { keys: [{ kid: 'k1', alg: 'HS256', secret: process.env.SECRET_KEY! }] } });
  * const { token } = await auth.login({ email: 'ada@acme.test', password: 'correct horse battery' });
  * const ctx = await auth.verify(token);
- * await auth.authorize(ctx, 'Acme Corp');
+ * await auth.authorize(ctx, { name: 'Acme Corp' });
  * ```
  * @throws {@link TenancyError} `INVALID_OPTIONS` naming the bad option: a weak or placeholder HS256 secret, a bcrypt cost below 10, ...
  */
@@ -274,7 +275,7 @@ export class AuthService implements AsyncDisposable {
       this.#clock(),
     );
     // A drop that began while the password was hashing has already removed the tenant's admins: undo this one.
-    if ((await this.#tenants.get(tenant.id))?.status !== 'active') {
+    if ((await this.#tenants.get({ id: tenant.id }))?.status !== 'active') {
       await this.#admins.delete(doc);
       throw new TenancyError('TENANT_NOT_FOUND');
     }
@@ -308,7 +309,7 @@ export class AuthService implements AsyncDisposable {
    * @throws {@link TenancyError} `CONFLICT`, `STORAGE`.
    */
   async deleteOrganization(tenantId: string): Promise<boolean> {
-    const dropped = await this.#tenants.drop(tenantId);
+    const dropped = await this.#tenants.drop({ id: tenantId });
     this.#tenantCache.delete(tenantId);
     for (const [adminId, cached] of this.#cache) {
       if (cached.state?.tenantId === tenantId) this.#cache.delete(adminId);
@@ -455,7 +456,7 @@ export class AuthService implements AsyncDisposable {
     const admin = await this.#admins.findByEmail(email);
     const usable = admin?.active === true && possible;
     const matches = (await this.#hasher.verify(password, usable ? admin.passwordHash : await this.#dummy())) && usable;
-    const tenant = usable && matches ? await this.#tenants.get(admin.tenantId.toHexString()) : null;
+    const tenant = usable && matches ? await this.#tenants.get({ id: admin.tenantId.toHexString() }) : null;
     if (!admin || !tenant || tenant.status !== 'active') {
       await this.#throttle.fail(keys, now);
       throw new TenancyError('INVALID_CREDENTIALS');
@@ -502,17 +503,17 @@ export class AuthService implements AsyncDisposable {
   }
 
   /**
-   * The seed's `get_current_org_id` in one call: resolves the target
-   * organization (id or name) and throws `FORBIDDEN` unless it is the
+   * The original service's `get_current_org_id` in one call: resolves the target
+   * organization (by id, or by `{ name }`) and throws `FORBIDDEN` unless it is the
    * token's own.
    *
    * @example
    * ```ts
-   * const tenant = await auth.authorize(await auth.verify(token), 'Acme Corp');
+   * const tenant = await auth.authorize(await auth.verify(token), { name: 'Acme Corp' });
    * ```
-   * @throws {@link TenancyError} `FORBIDDEN`, `TENANT_NOT_FOUND`, `INVALID_NAME`, `STORAGE`.
+   * @throws {@link TenancyError} `FORBIDDEN`, `TENANT_NOT_FOUND`, `INVALID_INPUT`, `INVALID_NAME`, `STORAGE`.
    */
-  async authorize(ctx: Pick<AuthContext, 'tenantId'>, target: string | Pick<Tenant, 'id'>): Promise<Tenant> {
+  async authorize(ctx: Pick<AuthContext, 'tenantId'>, target: TenantRef): Promise<Tenant> {
     const tenant = await this.#tenants.get(target);
     if (!tenant) throw new TenancyError('TENANT_NOT_FOUND');
     if (tenant.id !== ctx?.tenantId) throw new TenancyError('FORBIDDEN');
@@ -568,7 +569,7 @@ export class AuthService implements AsyncDisposable {
 
   async #tenantActive(tenantId: string, now: Date): Promise<boolean> {
     const active = await this.#cached(this.#tenantCache, tenantId, now, async () => {
-      return (await this.#tenants.get(tenantId))?.status === 'active';
+      return (await this.#tenants.get({ id: tenantId }))?.status === 'active';
     });
     return active === true;
   }
@@ -627,8 +628,8 @@ export class AuthService implements AsyncDisposable {
 
   async #activeTenant(tenantId: string): Promise<Tenant> {
     await this.init();
-    const tenant = isHexId(tenantId) ? await this.#tenants.get(tenantId) : null;
-    if (!tenant || tenant.id !== tenantId) throw new TenancyError('TENANT_NOT_FOUND');
+    const tenant = isHexId(tenantId) ? await this.#tenants.get({ id: tenantId }) : null;
+    if (!tenant) throw new TenancyError('TENANT_NOT_FOUND');
     if (tenant.status !== 'active') throw new TenancyError('TENANT_UNAVAILABLE');
     return tenant;
   }

@@ -6,7 +6,7 @@ import { type Collection, type Db, type Document, type MongoClient, ObjectId } f
 import { z } from 'zod';
 import { TenancyError } from '../errors.js';
 import { type Clock, systemClock } from '../internal/clock.js';
-import { HEX_ID, isHexId } from '../internal/ids.js';
+import { HEX_ID } from '../internal/ids.js';
 import { validate } from '../internal/validate.js';
 import { KeyClaims, NameClaims } from './claims.js';
 import { type BeforeActivate, createTenant, settleCreate } from './create.js';
@@ -16,6 +16,7 @@ import { parseMetadata } from './metadata.js';
 import { parseName } from './names.js';
 import type { OperationContext, Outcome, StepEvent } from './operation.js';
 import { type PurgeReport, purgeTombstones, settlePurge } from './purge.js';
+import { parseRef, type TenantRef } from './refs.js';
 import { Registry } from './registry.js';
 import { renameTenant, settleRename, tenantNotFound } from './rename.js';
 import { setSuspended, settleStatus } from './status.js';
@@ -100,9 +101,6 @@ export interface TenantScope {
    */
   collection<T extends Document = Document>(name?: string): Collection<T>;
 }
-
-/** A tenant, by its id or its (display) name. */
-export type TenantRef = string | Pick<Tenant, 'id'>;
 
 const isFunction = (value: unknown) => typeof value === 'function';
 const optionsSchema = z
@@ -222,14 +220,16 @@ export class TenantManager implements AsyncDisposable {
   }
 
   /**
-   * Finds an organization by id, or else by name (any spelling with the same
-   * name key: `ACME corp` finds `Acme Corp`). `null` when there is none.
+   * Finds an organization by id (a string, or `{ id }`) or by name (`{ name }`: any
+   * spelling with the same name key, so `ACME corp` finds `Acme Corp`). A string is
+   * always an id, never a name. `null` when there is none.
    *
    * @example
    * ```ts
-   * const acme = await tenants.get('Acme Corp');
+   * const acme = await tenants.get({ name: 'Acme Corp' });
+   * const same = await tenants.get(acme.id);
    * ```
-   * @throws {@link TenancyError} `INVALID_NAME` for a value that cannot be a name, `STORAGE`.
+   * @throws {@link TenancyError} `INVALID_INPUT` for a string that is not an id, `INVALID_NAME` for `{ name }` with an invalid name, `STORAGE`.
    */
   get(ref: TenantRef): Promise<Tenant | null> {
     return this.#run(async () => {
@@ -452,17 +452,12 @@ export class TenantManager implements AsyncDisposable {
   }
 
   async #find(ref: TenantRef): Promise<TenantDocument | null> {
-    const value = typeof ref === 'object' && ref !== null ? ref.id : ref;
-    if (typeof value !== 'string') {
-      throw new TenancyError('INVALID_INPUT', 'A tenant is referred to by its id or its name', {
-        details: { field: 'tenant' },
-      });
-    }
-    if (isHexId(value)) {
-      const byId = await this.#ctx.registry.findById(ObjectId.createFromHexString(value));
-      if (byId || typeof ref === 'object') return byId;
-    }
-    return this.#ctx.registry.findByNameKey(parseName(value).nameKey);
+    const key = parseRef(ref);
+    if ('id' in key) return this.#ctx.registry.findById(key.id);
+    // By name through its claim: the claim decides which tenant carries a name, and both reads are by _id.
+    const holder = await this.#ctx.names.holder(key.nameKey);
+    const doc = holder ? await this.#ctx.registry.findById(holder) : null;
+    return doc?.nameKey === key.nameKey ? doc : null;
   }
 
   #run<T>(body: () => Promise<T>, needsInit = true): Promise<T> {

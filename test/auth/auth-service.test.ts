@@ -19,7 +19,7 @@ describe('register, login, verify, authorize', () => {
     expect(admin).toMatchObject({ email: 'ada@acme.test', role: 'owner', active: true, tenantId: tenant.id });
     expect(admin).not.toHaveProperty('passwordHash');
     expect(tenant.adminId).toBe(admin.id);
-    expect((await tenants.get('Acme Corp'))?.adminId).toBe(admin.id);
+    expect((await tenants.get({ name: 'Acme Corp' }))?.adminId).toBe(admin.id);
   });
 
   it('logs in, verifies and authorizes within the organization only', async () => {
@@ -31,11 +31,11 @@ describe('register, login, verify, authorize', () => {
     expect(login.expiresAt.getTime() - Date.now()).toBeGreaterThan(29 * 60_000);
     const ctx = await auth.verify(login.token);
     expect(ctx).toMatchObject({ adminId: a.admin.id, tenantId: a.tenant.id, role: 'owner' });
-    expect((await auth.authorize(ctx, 'org a')).id).toBe(a.tenant.id);
+    expect((await auth.authorize(ctx, { name: 'org a' })).id).toBe(a.tenant.id);
     expect((await auth.authorize(ctx, a.tenant.id)).id).toBe(a.tenant.id);
-    await expect(auth.authorize(ctx, 'Org B')).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(auth.authorize(ctx, { name: 'Org B' })).rejects.toMatchObject({ code: 'FORBIDDEN' });
     await expect(auth.authorize(ctx, b.tenant.id)).rejects.toMatchObject({ code: 'FORBIDDEN' });
-    await expect(auth.authorize(ctx, 'Nowhere')).rejects.toMatchObject({ code: 'TENANT_NOT_FOUND' });
+    await expect(auth.authorize(ctx, { name: 'Nowhere' })).rejects.toMatchObject({ code: 'TENANT_NOT_FOUND' });
   });
 
   it('stops a dropped organization’s tokens and logins', async () => {

@@ -40,7 +40,7 @@ describe.each(['express', 'koa'] as const)('reference server on %s', (framework)
     expect(signIn.body.expires_in).toBeGreaterThan(1_700);
     const token = signIn.body.access_token as string;
 
-    const tenant = await server.tenants.get('Acme Corp');
+    const tenant = await server.tenants.get({ name: 'Acme Corp' });
     await server.tenants
       .scope(tenant as never)
       .collection()
@@ -51,7 +51,7 @@ describe.each(['express', 'koa'] as const)('reference server on %s', (framework)
       organization_name: 'Acme Industries',
       collection_name: 'org_acme_industries',
     });
-    const renamed = await server.tenants.get('Acme Industries');
+    const renamed = await server.tenants.get({ name: 'Acme Industries' });
     expect(
       await server.tenants
         .scope(renamed as never)
@@ -188,7 +188,7 @@ describe.each(['express', 'koa'] as const)('reference server on %s', (framework)
     for (const response of [invalid, huge]) {
       expect(JSON.stringify(response.body)).not.toMatch(/stack|at .*\.js|mongodb|Error:/);
     }
-    expect(await server.tenants.get('Huge')).toBeNull();
+    expect(await server.tenants.get({ name: 'Huge' })).toBeNull();
   });
 
   it('serves /openapi.json (3.1, generated), /docs and /healthz with security headers', async () => {

@@ -34,8 +34,8 @@ describe('TenantManager lifecycle', () => {
     const tenants = newManager();
     const acme = await tenants.create({ name: 'Acme Corp' });
     expect((await tenants.get(acme.id))?.id).toBe(acme.id);
-    expect((await tenants.get('ACME-corp'))?.id).toBe(acme.id);
-    expect(await tenants.get('Nobody')).toBeNull();
+    expect((await tenants.get({ name: 'ACME-corp' }))?.id).toBe(acme.id);
+    expect(await tenants.get({ name: 'Nobody' })).toBeNull();
     expect(await tenants.get('0123456789abcdef01234567')).toBeNull();
   });
 
@@ -110,7 +110,7 @@ describe('suspend and resume', () => {
     expect((await tenants.suspend(t.id)).status).toBe('suspended'); // harmless twice
     const resumed = await tenants.resume(t.id);
     expect(await tenants.scope(resumed).collection().countDocuments()).toBe(1);
-    await expect(tenants.resume('Nobody Here')).rejects.toMatchObject({ code: 'TENANT_NOT_FOUND' });
+    await expect(tenants.resume({ name: 'Nobody Here' })).rejects.toMatchObject({ code: 'TENANT_NOT_FOUND' });
   });
 
   it('a suspended tenant can be dropped', async () => {

@@ -48,8 +48,8 @@ describe.each([
     expect(renamed.key).toBe(renameStorage ? 'globex_inc' : 'acme_corp');
     expect(renamed.updatedAt.getTime()).toBeGreaterThanOrEqual(acme.updatedAt.getTime());
     expect(await census(tenants, renamed)).toEqual(before);
-    expect((await tenants.get('globex inc'))?.id).toBe(acme.id);
-    expect(await tenants.get('Acme Corp')).toBeNull();
+    expect((await tenants.get({ name: 'globex inc' }))?.id).toBe(acme.id);
+    expect(await tenants.get({ name: 'Acme Corp' })).toBeNull();
 
     // The old name is free at once; its key is still held, so the newcomer gets a distinct one.
     const newcomer = await tenants.create({ name: 'Acme Corp' });

@@ -1,0 +1,70 @@
+/**
+ * A lookup by id never resolves to another tenant: ids are public, and anyone may name an organization with 24 hex
+ * digits. Each method that takes a tenant is tried with a dropped victim's id while an organization named with that id
+ * exists.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { AuthContext, AuthService, Tenant, TenantManager } from '../../src/index.js';
+import { authFactory, PASSWORD } from '../support/auth.js';
+import { useTestClient } from '../support/context.js';
+
+const { client, dbName } = useTestClient();
+const make = authFactory(client, dbName);
+
+describe('a dropped tenant id while another organization is named with it', () => {
+  let tenants: TenantManager;
+  let auth: AuthService;
+  let victim: Tenant;
+  let impostor: Tenant;
+  let victimCtx: AuthContext;
+  let victimToken: string;
+
+  beforeAll(async () => {
+    ({ tenants, auth } = make());
+    victim = (await auth.registerOrganization({ name: 'Victim Inc', email: 'v@victim.test', password: PASSWORD }))
+      .tenant;
+    victimToken = (await auth.login({ email: 'v@victim.test', password: PASSWORD })).token;
+    victimCtx = await auth.verify(victimToken);
+    impostor = (await auth.registerOrganization({ name: victim.id, email: 'i@impostor.test', password: PASSWORD }))
+      .tenant;
+    expect(impostor.name).toBe(victim.id);
+    await tenants.scope(impostor).collection().insertOne({ owner: 'impostor' });
+    expect(await tenants.drop(victim.id)).toBe(true);
+  });
+
+  it('get by id finds nothing; get by name finds the impostor', async () => {
+    expect(await tenants.get(victim.id)).toBeNull();
+    expect(await tenants.get({ id: victim.id })).toBeNull();
+    expect((await tenants.get({ name: victim.id }))?.id).toBe(impostor.id);
+  });
+
+  it('drop, rename, suspend and resume by id touch nothing', async () => {
+    expect(await tenants.drop(victim.id)).toBe(false);
+    await expect(tenants.rename(victim.id, 'Taken Over')).rejects.toMatchObject({ code: 'TENANT_NOT_FOUND' });
+    await expect(tenants.suspend(victim.id)).rejects.toMatchObject({ code: 'TENANT_NOT_FOUND' });
+    await expect(tenants.resume({ id: victim.id })).rejects.toMatchObject({ code: 'TENANT_NOT_FOUND' });
+    const after = await tenants.get(impostor.id);
+    expect(after).toMatchObject({ name: victim.id, status: 'active' });
+    expect(await tenants.scope(after as Tenant).collection().countDocuments()).toBe(1);
+  });
+
+  it('the AuthService never reaches the impostor through the victim id', async () => {
+    expect(await auth.deleteOrganization(victim.id)).toBe(false);
+    await expect(auth.createAdmin(victim.id, { email: 'x@x.test', password: PASSWORD })).rejects.toMatchObject({
+      code: 'TENANT_NOT_FOUND',
+    });
+    await expect(auth.listAdmins(victim.id)).rejects.toMatchObject({ code: 'TENANT_NOT_FOUND' });
+    await expect(auth.authorize(victimCtx, victim.id)).rejects.toMatchObject({ code: 'TENANT_NOT_FOUND' });
+    await expect(auth.verify(victimToken)).rejects.toMatchObject({ code: 'TOKEN_REVOKED' });
+    expect(await tenants.get(impostor.id)).toMatchObject({ status: 'active' });
+  });
+
+  it('a name is never read as an id, and a string is never read as a name', async () => {
+    await expect(tenants.get('Victim Inc')).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    await expect(tenants.drop(impostor.name.toUpperCase())).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    await expect(tenants.get({} as never)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    await expect(tenants.get({ id: 'Victim Inc' })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    await expect(tenants.get({ name: '' })).rejects.toMatchObject({ code: 'INVALID_NAME' });
+    expect(await tenants.get(impostor.id)).toMatchObject({ status: 'active' });
+  });
+});
