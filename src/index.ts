@@ -28,6 +28,7 @@ export type { OperationKind } from './tenants/journal.js';
 export { MAX_NAME_LENGTH } from './tenants/names.js';
 export type { Outcome, StepEvent } from './tenants/operation.js';
 export type { PurgeReport } from './tenants/purge.js';
+export type { TenantRef } from './tenants/refs.js';
 export {
   type CollectionPerTenantOptions,
   collectionPerTenant,
@@ -44,5 +45,4 @@ export {
   type TenantPage,
   type TenantScope,
 } from './tenants/tenant-manager.js';
-export type { TenantRef } from './tenants/refs.js';
 export type { StorageKind, Tenant, TenantStatus, TenantStorage } from './tenants/types.js';

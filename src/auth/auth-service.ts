@@ -9,8 +9,8 @@ import { TenancyError } from '../errors.js';
 import { type Clock, systemClock } from '../internal/clock.js';
 import { isHexId } from '../internal/ids.js';
 import { validate } from '../internal/validate.js';
-import { createWithinJournal, type TenantManager } from '../tenants/tenant-manager.js';
 import type { TenantRef } from '../tenants/refs.js';
+import { createWithinJournal, type TenantManager } from '../tenants/tenant-manager.js';
 import type { Tenant } from '../tenants/types.js';
 import { ADMIN_ROLES, type Admin, type AdminDocument, type AdminRole, AdminStore, toAdmin } from './admins.js';
 import {

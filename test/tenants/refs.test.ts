@@ -45,7 +45,12 @@ describe('a dropped tenant id while another organization is named with it', () =
     await expect(tenants.resume({ id: victim.id })).rejects.toMatchObject({ code: 'TENANT_NOT_FOUND' });
     const after = await tenants.get(impostor.id);
     expect(after).toMatchObject({ name: victim.id, status: 'active' });
-    expect(await tenants.scope(after as Tenant).collection().countDocuments()).toBe(1);
+    expect(
+      await tenants
+        .scope(after as Tenant)
+        .collection()
+        .countDocuments(),
+    ).toBe(1);
   });
 
   it('the AuthService never reaches the impostor through the victim id', async () => {
