@@ -1,12 +1,15 @@
 /**
  * Configuration from the environment, with the original service's names:
  * MONGO_URI, MASTER_DB_NAME, SECRET_KEY, ALGORITHM, ACCESS_TOKEN_EXPIRE_MINUTES,
- * plus PORT (default 8000), HOST (default 127.0.0.1) and NODE_ENV. A `.env` file is read when present.
- * Outside development a missing or weak SECRET_KEY stops the start, naming it.
+ * plus PORT (default 8000), HOST (default 127.0.0.1), TRUST_PROXY (default off) and NODE_ENV. A `.env` file is
+ * read when present. Outside development a missing or weak SECRET_KEY stops the start, naming it; so does any
+ * invalid value, naming its variable.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { MIN_SECRET_BYTES } from 'mongo-tenancy';
+import { clientAddress, type TrustProxy } from '../shared/client-address.js';
 
 export interface ServerConfig {
   mongoUri: string | undefined;
@@ -18,6 +21,16 @@ export interface ServerConfig {
   port: number;
   /** The interface to listen on (HOST). Default 127.0.0.1. */
   host: string;
+  /** Which proxies' `X-Forwarded-For` to believe for the client's address (TRUST_PROXY). Default `false`: none. */
+  trustProxy: TrustProxy;
+}
+
+/** What the Express and Koa apps take besides the route context. */
+export interface AppOptions {
+  /** Called with each unexpected error (a 500); default `console.error`. */
+  log?: (error: unknown) => void;
+  /** Default `false`: the client is the socket's peer. */
+  trustProxy?: TrustProxy;
 }
 
 export class ConfigError extends Error {
@@ -60,5 +73,41 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, envFile = '.env
     tokenMinutes: minutes,
     port,
     host: env.HOST || '127.0.0.1',
+    trustProxy: parseTrustProxy(env.TRUST_PROXY),
   };
+}
+
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * TRUST_PROXY: unset, empty, `false` or `0` for off; a whole number of hops; or a comma-separated list of proxy
+ * addresses, CIDRs (`10.0.0.0/8`) and `loopback` / `linklocal` / `uniquelocal`. `true` (believe every hop, so the
+ * client picks its own address) is refused.
+ */
+export function parseTrustProxy(value = ''): TrustProxy {
+  const text = value.trim();
+  if (text === '' || text === 'false') return false;
+  if (/^\d+$/.test(text)) {
+    const hops = Number(text);
+    if (!Number.isSafeInteger(hops)) throw new ConfigError('TRUST_PROXY', 'is not a usable hop count');
+    return hops === 0 ? false : hops;
+  }
+  if (text === 'true') {
+    throw new ConfigError('TRUST_PROXY', 'true would let any client choose its address: give a hop count or addresses');
+  }
+  const proxies = text.split(',').map((entry) => entry.trim());
+  for (const entry of proxies) {
+    const [address = '', bits, ...rest] = entry.split('/');
+    const range = bits === undefined || /^\d+$/.test(bits) || isIP(bits) !== 0; // a prefix length or a netmask
+    const valid = PROXY_NAMES.has(entry) || (isIP(address) !== 0 && range && rest.length === 0);
+    if (!valid) {
+      throw new ConfigError('TRUST_PROXY', `"${entry}" is not a hop count, an IP address, a CIDR or a range name`);
+    }
+  }
+  try {
+    clientAddress(proxies); // proxy-addr checks the ranges it will use
+  } catch (error) {
+    throw new ConfigError('TRUST_PROXY', error instanceof Error ? error.message : String(error));
+  }
+  return proxies;
 }

@@ -2,13 +2,16 @@
 import express, { type Express } from 'express';
 import { PROBLEM_CONTENT_TYPE } from 'mongo-tenancy';
 import { authOf, problemHandler, requireAuth } from '../express/index.js';
+import { clientAddress } from '../shared/client-address.js';
+import type { AppOptions } from './config.js';
 import { openApiDocument } from './openapi.js';
 import { type RouteContext, routes, run } from './routes.js';
 import { DOCS_CSP, DOCS_HTML, DOCS_INIT, docsAsset, NOT_FOUND_BODY, SECURITY_HEADERS } from './web.js';
 
-export function expressApp(ctx: RouteContext, log?: (error: unknown) => void): Express {
+export function expressApp(ctx: RouteContext, options: AppOptions = {}): Express {
   const app = express();
   app.disable('x-powered-by');
+  const clientKey = clientAddress(options.trustProxy ?? false); // one rule for both frameworks, not `trust proxy`
   app.set('query parser', 'simple'); // no nested objects from the query string
   app.use((_req, res, next) => {
     res.set(SECURITY_HEADERS);
@@ -22,7 +25,7 @@ export function expressApp(ctx: RouteContext, log?: (error: unknown) => void): E
       const result = await run(
         route,
         { body: req.body, query: req.query },
-        { ...(auth ? { auth } : {}), clientKey: req.ip ?? '' },
+        { ...(auth ? { auth } : {}), clientKey: clientKey(req) },
         ctx,
       );
       res.status(route.status).json(result);
@@ -37,6 +40,6 @@ export function expressApp(ctx: RouteContext, log?: (error: unknown) => void): E
     res.type(asset.type).set('cache-control', 'public, max-age=3600').send(asset.body);
   });
   app.use((_req, res) => void res.status(404).type(PROBLEM_CONTENT_TYPE).send(NOT_FOUND_BODY));
-  app.use(problemHandler(log));
+  app.use(problemHandler(options.log));
   return app;
 }

@@ -4,13 +4,17 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import { PROBLEM_CONTENT_TYPE } from 'mongo-tenancy';
 import { problemHandler, requireAuth } from '../koa/index.js';
+import { clientAddress } from '../shared/client-address.js';
+import { rethrowBodyError } from '../shared/problem.js';
+import type { AppOptions } from './config.js';
 import { openApiDocument } from './openapi.js';
 import { type RouteContext, routes, run } from './routes.js';
 import { DOCS_CSP, DOCS_HTML, DOCS_INIT, docsAsset, NOT_FOUND_BODY, SECURITY_HEADERS } from './web.js';
 
-export function koaApp(ctx: RouteContext, log?: (error: unknown) => void): Koa {
+export function koaApp(ctx: RouteContext, options: AppOptions = {}): Koa {
   const app = new Koa();
   app.proxy = false;
+  const clientKey = clientAddress(options.trustProxy ?? false); // one rule for both frameworks, not `app.proxy`
   app.silent = true; // problemHandler logs what is unexpected
   const router = new Router();
   const guard = requireAuth(ctx.auth);
@@ -19,7 +23,7 @@ export function koaApp(ctx: RouteContext, log?: (error: unknown) => void): Koa {
       const result = await run(
         route,
         { body: (koa.request as { body?: unknown }).body, query: koa.query },
-        { ...(koa.state.auth ? { auth: koa.state.auth } : {}), clientKey: koa.ip },
+        { ...(koa.state.auth ? { auth: koa.state.auth } : {}), clientKey: clientKey(koa.req) },
         ctx,
       );
       koa.status = route.status;
@@ -49,8 +53,15 @@ export function koaApp(ctx: RouteContext, log?: (error: unknown) => void): Koa {
     koa.set(SECURITY_HEADERS);
     await next();
   });
-  app.use(problemHandler(log));
-  app.use(bodyParser({ enableTypes: ['json'], jsonLimit: '16kb', parsedMethods: ['POST', 'PUT', 'PATCH', 'DELETE'] }));
+  app.use(problemHandler(options.log));
+  app.use(
+    bodyParser({
+      enableTypes: ['json'],
+      jsonLimit: '16kb',
+      parsedMethods: ['POST', 'PUT', 'PATCH', 'DELETE'],
+      onError: rethrowBodyError, // a body that does not decompress is a 4xx, as on Express
+    }),
+  );
   app.use(router.routes());
   app.use(router.allowedMethods());
   app.use((koa) => {

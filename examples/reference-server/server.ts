@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { AuthService, collectionPerTenant, type PasswordHasher, TenancyError, TenantManager } from 'mongo-tenancy';
 import { MongoClient } from 'mongodb';
 import { startTestServer } from '../../test/support/database.js';
-import type { ServerConfig } from './config.js';
+import type { AppOptions, ServerConfig } from './config.js';
 import { ConfigError } from './config.js';
 import { expressApp } from './express-app.js';
 import { koaApp } from './koa-app.js';
@@ -50,8 +50,14 @@ export function routeContext(
 }
 
 /** Mounts a framework's app on a route context and listens. */
-export function listen(framework: Framework, ctx: RouteContext, port: number, host: string): Promise<Server> {
-  const server = createServer(framework === 'express' ? expressApp(ctx) : koaApp(ctx).callback());
+export function listen(
+  framework: Framework,
+  ctx: RouteContext,
+  port: number,
+  host: string,
+  options: AppOptions = {},
+): Promise<Server> {
+  const server = createServer(framework === 'express' ? expressApp(ctx, options) : koaApp(ctx, options).callback());
   return new Promise((done, fail) => {
     server.once('error', fail);
     server.listen(port, host, () => done(server));
@@ -69,7 +75,7 @@ export async function startServer(
   const client = new MongoClient(uri);
   const ctx = routeContext(client, config);
   await ctx.auth.init();
-  const server = await listen(framework, ctx, config.port, config.host);
+  const server = await listen(framework, ctx, config.port, config.host, { trustProxy: config.trustProxy });
   server.requestTimeout = 30_000;
   const { port } = server.address() as AddressInfo;
   return {

@@ -1,7 +1,8 @@
 /**
  * The one error-to-response rule both adapters use: the library's problem
  * for its own errors (`toProblem`), and the right 4xx for what a body parser
- * rejects (too large: 413; not JSON: 422, as FastAPI answers).
+ * rejects (too large: 413; an encoding it cannot decode: 415; anything else,
+ * invalid JSON or a body that does not decompress: 422, as FastAPI answers).
  */
 import { type ProblemResponse, TenancyError, toProblem } from 'mongo-tenancy';
 
@@ -29,9 +30,33 @@ export function problemFor(error: unknown): ProblemResponse {
         },
       };
     }
+    if (status === 415) {
+      return {
+        status: 415,
+        headers: {},
+        expected: true,
+        body: {
+          type: 'urn:mongo-tenancy:error:UNSUPPORTED_MEDIA_TYPE',
+          title: 'Unsupported Media Type',
+          status: 415,
+          detail: 'The request body is in an encoding or charset this server does not read',
+          code: 'INVALID_INPUT',
+        },
+      };
+    }
     return toProblem(
       new TenancyError('INVALID_INPUT', 'The request body is not valid JSON', { details: { field: 'body' } }),
     );
   }
   return toProblem(error);
+}
+
+/**
+ * For a body parser's `onError` (Koa's): what it could not read, reported as Express's body-parser reports it, with
+ * its own status kept and a stream error (a body that does not decompress) made a 400, so that `problemFor`
+ * answers it as bad input rather than as an unexpected 500.
+ */
+export function rethrowBodyError(error: unknown): never {
+  if (typeof (error as ParserError | null)?.status === 'number') throw error;
+  throw Object.assign(new Error('The request body could not be read', { cause: error }), { status: 400 });
 }

@@ -1,18 +1,24 @@
 /** The reference server on the test database, on a free port, for end-to-end tests over real HTTP. */
 import type { AddressInfo } from 'node:net';
 import type { MongoClient } from 'mongodb';
+import type { AppOptions } from '../../examples/reference-server/config.js';
 import { type Framework, listen, routeContext } from '../../examples/reference-server/server.js';
 import { bcryptHasher } from '../../src/index.js';
 import { strongSecret } from './auth.js';
 
-export async function startReference(framework: Framework, client: MongoClient, masterDbName: string) {
+export async function startReference(
+  framework: Framework,
+  client: MongoClient,
+  masterDbName: string,
+  options: AppOptions = {},
+) {
   const ctx = routeContext(
     client,
     { masterDbName, secretKey: strongSecret(), tokenMinutes: 30 },
     bcryptHasher({ cost: 4, allowInsecureCostForTests: true, mode: 'in-process' }),
   );
   await ctx.auth.init();
-  const server = await listen(framework, ctx, 0, '127.0.0.1');
+  const server = await listen(framework, ctx, 0, '127.0.0.1', options);
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     ...ctx,
