@@ -43,6 +43,8 @@ export interface ErrorDetails {
   driverCode?: number;
   /** What the library was doing, for `STORAGE` errors. */
   operation?: string;
+  /** A `STORAGE` error because the call passed its deadline: whether it took effect is unknown. */
+  timedOut?: boolean;
   /** Seconds until a `LOCKED` caller may try again. */
   retryAfter?: number;
 }

@@ -24,9 +24,10 @@ export {
   toProblem,
 } from './http.js';
 export type { Clock } from './internal/clock.js';
-export type { OperationKind } from './tenants/journal.js';
+export type { DoctorReport, Finding, FindingKind } from './tenants/doctor.js';
+export type { CallEvent, OperationKind, StepEvent } from './tenants/lease.js';
 export { MAX_NAME_LENGTH } from './tenants/names.js';
-export type { Outcome, StepEvent } from './tenants/operation.js';
+export type { Outcome } from './tenants/operation.js';
 export type { PurgeReport } from './tenants/purge.js';
 export type { TenantRef } from './tenants/refs.js';
 export {

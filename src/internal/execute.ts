@@ -1,7 +1,9 @@
 /**
  * Every database call of the library goes through {@link execute}, which turns
  * driver errors into {@link TenancyError}s (code `STORAGE`, the driver error as
- * `cause`), classified by the server's numeric code, never by message text.
+ * `cause`), classified by the server's numeric code, never by message text,
+ * and, when given a deadline, bounds the call on both sides: `maxTimeMS` for
+ * the server, and a client-side timer after which the caller stops waiting.
  */
 import { TenancyError } from '../errors.js';
 
@@ -13,15 +15,55 @@ export const ServerCode = {
   NotImplemented: 238,
 } as const;
 
+/** Options the executor hands a call: spread them into the driver method's options. */
+export interface CallOptions {
+  /** The server-side time limit of the command, when the call has a deadline. */
+  readonly maxTimeMS?: number;
+}
+
+/** One database call, given the options to pass to the driver. */
+export type Call<T> = (options: CallOptions) => Promise<T>;
+
+/** Something that runs database calls: {@link direct}, or a lease (which checks it still holds, and bounds each call). */
+export interface Runner {
+  run<T>(operation: string, call: Call<T>): Promise<T>;
+}
+
+/** Runs calls with no lease and no deadline: reads, and writes that need no fence. */
+export const direct: Runner = { run: (operation, call) => execute(operation, call) };
+
 function serverCode(error: unknown): number | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'number' ? code : undefined;
 }
 
-/** Runs one database call; a driver failure becomes a `STORAGE` error. */
-export async function execute<T>(operation: string, call: () => Promise<T>): Promise<T> {
+function timedOut(operation: string, timeoutMs: number): TenancyError<'STORAGE'> {
+  return new TenancyError('STORAGE', `Database operation timed out after ${timeoutMs} ms: ${operation}`, {
+    details: { operation, timedOut: true },
+  });
+}
+
+/** Resolves as `pending` does, or rejects once `timeoutMs` passed; the call itself is left to finish or fail. */
+function withDeadline<T>(pending: Promise<T>, timeoutMs: number, operation: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, fail) => {
+    timer = setTimeout(() => fail(timedOut(operation, timeoutMs)), timeoutMs);
+    timer.unref();
+  });
+  pending.catch(() => undefined); // a late failure after the deadline is nobody's to handle
+  return Promise.race([pending, expired]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Runs one database call; a driver failure becomes a `STORAGE` error. With
+ * `timeoutMs`, the call gets `maxTimeMS` and the caller stops waiting after
+ * that long (`STORAGE` with `details.timedOut`): whether the command took
+ * effect is then unknown.
+ */
+export async function execute<T>(operation: string, call: Call<T>, timeoutMs?: number): Promise<T> {
   try {
-    return await call();
+    if (timeoutMs === undefined) return await call({});
+    return await withDeadline(call({ maxTimeMS: timeoutMs }), timeoutMs, operation);
   } catch (error) {
     if (error instanceof TenancyError) throw error;
     const driverCode = serverCode(error);
@@ -39,17 +81,19 @@ export function hasServerCode(error: unknown, codes: number | readonly number[])
 }
 
 /**
- * Runs one database call and returns `onCode` instead of throwing when the
- * server answers with one of `codes` (a duplicate key, a missing namespace, ...).
+ * Runs one database call through `via` and returns `onCode` instead of
+ * throwing when the server answers with one of `codes` (a duplicate key, a
+ * missing namespace, ...).
  */
 export async function executeExpecting<T, F>(
   operation: string,
   codes: number | readonly number[],
   onCode: F,
-  call: () => Promise<T>,
+  call: Call<T>,
+  via: Runner = direct,
 ): Promise<T | F> {
   try {
-    return await execute(operation, call);
+    return await via.run(operation, call);
   } catch (error) {
     if (hasServerCode(error, codes)) return onCode;
     throw error;

@@ -5,9 +5,9 @@
  */
 import { ObjectId } from 'mongodb';
 import { TenancyError } from '../errors.js';
-import type { Lease } from './journal.js';
+import type { Lease } from './lease.js';
 import type { ParsedName } from './names.js';
-import { begin, type OperationContext, type Outcome, recoverEntry, step, underLease } from './operation.js';
+import { begin, type OperationContext, type Outcome, underLease } from './operation.js';
 import type { TenantDocument } from './types.js';
 
 export function tenantExists(): TenancyError<'TENANT_EXISTS'> {
@@ -26,22 +26,26 @@ export function changedUnderneath(): TenancyError<'CONFLICT'> {
  */
 export type BeforeActivate = (doc: TenantDocument) => Promise<Partial<Pick<TenantDocument, 'adminId'>>>;
 
+/** Settles the holder of a name someone wants: through its dead operation, or by repairing a claim it outlived. */
+export type SettleHolder = (holder: ObjectId, nameKey: string) => Promise<boolean>;
+
 export async function createTenant(
   ctx: OperationContext,
   parsed: ParsedName,
   metadata: Record<string, unknown>,
+  settleHolder: SettleHolder,
   beforeActivate?: BeforeActivate,
 ): Promise<TenantDocument> {
   const id = new ObjectId();
-  let lease = await begin(ctx, id, 'create', { name: parsed.name });
+  const lease = await begin(ctx, id, 'create', { name: parsed.name });
   return underLease(ctx, lease, async () => {
-    if (!(await ctx.names.claim(parsed.nameKey, id, (holder) => recoverEntry(ctx, holder)))) {
-      await ctx.journal.end(lease); // nothing else was done yet
+    if (!(await ctx.names.claim(lease, parsed.nameKey, (holder) => settleHolder(holder, parsed.nameKey)))) {
+      await lease.end(); // nothing else was done yet
       throw tenantExists();
     }
-    lease = await step(ctx, lease, 'name-claimed');
-    const key = await ctx.keys.claim(parsed.slug, id, (k) => ctx.storage.locate(k), ctx.clock());
-    lease = await step(ctx, lease, 'key-claimed', { key });
+    await lease.advance('name-claimed');
+    const key = await ctx.keys.claim(lease, parsed.slug, (k) => ctx.storage.locate(k), ctx.clock());
+    await lease.advance('key-claimed', { key });
     const now = ctx.clock();
     const doc: TenantDocument = {
       _id: id,
@@ -56,41 +60,48 @@ export async function createTenant(
       createdAt: now,
       updatedAt: now,
     };
-    await ctx.registry.insert(doc);
-    lease = await step(ctx, lease, 'registered');
-    await ctx.storage.provision(doc.storage);
-    lease = await step(ctx, lease, 'provisioned');
+    await ctx.registry.insert(lease, doc);
+    await lease.advance('registered');
+    await ctx.storage.provision(lease, doc.storage);
+    await lease.advance('provisioned');
     const extra = beforeActivate ? await beforeActivate(doc) : {};
-    if (beforeActivate) lease = await step(ctx, lease, 'prepared');
-    const active = await ctx.registry.update(id, ['creating'], { ...extra, status: 'active', updatedAt: ctx.clock() });
+    if (beforeActivate) await lease.advance('prepared');
+    const active = await ctx.registry.update(lease, ['creating'], {
+      ...extra,
+      status: 'active',
+      updatedAt: ctx.clock(),
+    });
     if (!active) throw changedUnderneath();
     // The tenant exists from here on, so the caller hears success even if the bookkeeping below fails:
     // an entry left behind is settled (kept) by the next recover().
-    lease = await step(ctx, lease, 'activated').catch(() => lease);
-    await ctx.journal.end(lease).catch(() => undefined);
+    await lease.advance('activated').catch(() => undefined);
+    await lease.end().catch(() => undefined);
     return active;
   });
 }
 
 /** Settles an interrupted create: kept if it reached `active`, undone otherwise. */
 export async function settleCreate(ctx: OperationContext, lease: Lease): Promise<Outcome> {
-  const doc = await ctx.registry.findById(lease._id);
+  const doc = await ctx.registry.findById(lease.tenantId, lease);
   if (doc?.status === 'active') {
-    await ctx.journal.end(lease);
+    await lease.end();
     return 'rolled-forward';
   }
   await undoCreate(ctx, lease);
   return 'rolled-back';
 }
 
-async function undoCreate(ctx: OperationContext, lease: Lease): Promise<void> {
-  const doc = await ctx.registry.findById(lease._id);
-  await ctx.registry.deleteOwned(lease._id);
-  if (doc) {
-    await ctx.storage.remove(doc.storage);
-    await ctx.registry.delete(lease._id);
+/** Removes all a create may have made; also what is left of a tenant that has no record. */
+export async function undoCreate(ctx: OperationContext, lease: Lease): Promise<void> {
+  await ctx.registry.deleteOwned(lease, lease.tenantId);
+  for (const claim of await ctx.keys.keysOf(lease.tenantId, lease)) {
+    // Only an active key can hold storage of a tenant nobody saw; retired and dropped keys hold tombstones.
+    if (claim.state === 'active') await ctx.storage.remove(lease, claim.storage);
   }
-  await ctx.keys.releaseAllBut(lease._id, undefined);
-  await ctx.names.releaseAllBut(lease._id, undefined);
-  await ctx.journal.end(lease);
+  await ctx.registry.delete(lease);
+  for (const claim of await ctx.keys.keysOf(lease.tenantId, lease)) {
+    if (claim.state === 'active') await ctx.keys.release(lease, claim._id);
+  }
+  await ctx.names.releaseAllBut(lease, undefined);
+  await lease.end();
 }

@@ -5,53 +5,54 @@
  */
 import type { ObjectId } from 'mongodb';
 import { TenancyError } from '../errors.js';
-import type { Lease } from './journal.js';
-import { begin, type OperationContext, type Outcome, step, underLease } from './operation.js';
+import type { Lease } from './lease.js';
+import { begin, type OperationContext, type Outcome, underLease } from './operation.js';
 
 export async function dropTenant(ctx: OperationContext, id: ObjectId): Promise<boolean> {
   const lease = await begin(ctx, id, 'drop', {});
   return underLease(ctx, lease, async () => {
-    const marked = await ctx.registry.update(id, ['active', 'suspended', 'dropping'], {
+    const marked = await ctx.registry.update(lease, ['active', 'suspended', 'dropping'], {
       status: 'dropping',
       updatedAt: ctx.clock(),
     });
     if (!marked) {
-      const exists = await ctx.registry.findById(id);
-      await ctx.journal.end(lease);
+      const exists = await ctx.registry.findById(id, lease);
+      await lease.end();
       if (exists) throw new TenancyError('TENANT_UNAVAILABLE');
       return false;
     }
-    await finishDrop(ctx, await step(ctx, lease, 'marked'));
+    await lease.advance('marked');
+    await finishDrop(ctx, lease);
     return true;
   });
 }
 
 async function finishDrop(ctx: OperationContext, lease: Lease): Promise<void> {
-  const doc = await ctx.registry.findById(lease._id);
+  const doc = await ctx.registry.findById(lease.tenantId, lease);
   // Admins go first, so nobody can sign in to a tenant that is going away.
-  await ctx.registry.deleteOwned(lease._id);
-  let current = await step(ctx, lease, 'owned-removed');
+  await ctx.registry.deleteOwned(lease, lease.tenantId);
+  await lease.advance('owned-removed');
   if (doc) {
-    const known = (current.data.names as string[] | undefined) ?? [];
-    const names = [...new Set([...known, ...(await ctx.storage.inventory(doc.storage))])];
-    current = await step(ctx, current, 'inventoried', { names });
-    await ctx.storage.destroy(doc.storage, names);
-    current = await step(ctx, current, 'destroyed');
-    await ctx.registry.delete(lease._id);
-    current = await step(ctx, current, 'unregistered');
+    const known = (lease.data.names as string[] | undefined) ?? [];
+    const names = [...new Set([...known, ...(await ctx.storage.inventory(lease, doc.storage))])];
+    await lease.advance('inventoried', { names });
+    await ctx.storage.destroy(lease, doc.storage, names);
+    await lease.advance('destroyed');
+    await ctx.registry.delete(lease);
+    await lease.advance('unregistered');
   }
-  for (const claim of await ctx.keys.keysOf(lease._id)) {
-    await ctx.keys.setState(claim._id, lease._id, 'dropped', ctx.clock());
+  for (const claim of await ctx.keys.keysOf(lease.tenantId, lease)) {
+    await ctx.keys.setState(lease, claim._id, 'dropped', ctx.clock());
   }
-  await ctx.names.releaseAllBut(lease._id, undefined);
-  await ctx.journal.end(current);
+  await ctx.names.releaseAllBut(lease, undefined);
+  await lease.end();
 }
 
 /** Settles an interrupted drop: undone before the record was marked, finished after. */
 export async function settleDrop(ctx: OperationContext, lease: Lease): Promise<Outcome> {
-  const doc = await ctx.registry.findById(lease._id);
+  const doc = await ctx.registry.findById(lease.tenantId, lease);
   if (doc && doc.status !== 'dropping') {
-    await ctx.journal.end(lease);
+    await lease.end();
     return 'rolled-back';
   }
   await finishDrop(ctx, lease);

@@ -1,44 +1,53 @@
 /**
  * Journaled multi-step operations. One entry per tenant (`_id` is the
- * tenant's id), so the entry is also the tenant's lease: a second operation
- * on the same tenant fails to insert its entry and gets `CONFLICT` while the
- * lease is live. Each step renews the lease; an entry whose lease expired
- * belongs to a holder that died, and `recover()` finishes or undoes it.
+ * tenant's id), so the entry is also the tenant's lease (see lease.ts): a
+ * second operation on the same tenant fails to insert its entry and gets
+ * `CONFLICT` while the lease is live. Each step renews the lease; an entry
+ * whose lease expired belongs to a holder that died or stalled, and
+ * `recover()` takes it over and finishes or undoes it.
  */
 import { randomUUID } from 'node:crypto';
 import type { Collection, Db, ObjectId } from 'mongodb';
 import { TenancyError } from '../errors.js';
-import { execute, executeExpecting, ServerCode } from '../internal/execute.js';
+import type { Clock } from '../internal/clock.js';
+import { type Call, execute, executeExpecting, ServerCode } from '../internal/execute.js';
+import { type Hooks, type JournalEntry, Lease, type LeaseTerms, type OperationKind } from './lease.js';
 
 export const JOURNAL_COLLECTION = 'tenancy_journal';
-/** Short-lived claims that make taking over a dead holder's entry a race one process wins. */
+/** Claims that make taking over a dead holder's entry a race one process wins. */
 export const TAKEOVERS_COLLECTION = 'tenancy_takeovers';
-export type OperationKind = 'create' | 'rename' | 'drop' | 'purge' | 'status';
+/** Per-tenant epoch counters: each lease takes the next epoch of its tenant. */
+export const EPOCHS_COLLECTION = 'tenancy_epochs';
+/** A takeover claim is followed past a dead claimant at most this many times. */
+const MAX_HOPS = 8;
 
-export interface JournalEntry {
-  _id: ObjectId;
-  op: OperationKind;
-  opId: string;
-  step: string;
-  data: Record<string, unknown>;
-  startedAt: Date;
-  expiresAt: Date;
+/**
+ * A takeover claim: `_id` is `<tenant id>:<op id taken over>`, `by` the op id
+ * of the claimant. A claim older than a lease whose claimant did not finish
+ * the takeover belongs to a claimant that died: the next recoverer takes over
+ * from that claimant instead (a claim on `<tenant id>:<by>`), so no claim can
+ * wedge a tenant.
+ */
+export interface TakeoverClaim {
+  _id: string;
+  by: string;
+  at: Date;
 }
-
-/** A held lease: the entry as this holder last wrote it. */
-export type Lease = Readonly<JournalEntry>;
-
-const HELD = Symbol('held');
 
 export class Journal {
   readonly #entries: Collection<JournalEntry>;
-  readonly #takeovers: Collection<{ _id: string; at: Date }>;
-  readonly #leaseMs: number;
+  readonly #takeovers: Collection<TakeoverClaim>;
+  readonly #terms: LeaseTerms;
 
-  constructor(master: Db, leaseMs: number) {
+  constructor(master: Db, leaseMs: number, clock: Clock, hooks: Hooks) {
     this.#entries = master.collection<JournalEntry>(JOURNAL_COLLECTION);
-    this.#takeovers = master.collection<{ _id: string; at: Date }>(TAKEOVERS_COLLECTION);
-    this.#leaseMs = leaseMs;
+    this.#takeovers = master.collection<TakeoverClaim>(TAKEOVERS_COLLECTION);
+    const epochs = master.collection<{ _id: ObjectId; epoch: number }>(EPOCHS_COLLECTION);
+    this.#terms = { entries: this.#entries, epochs, leaseMs, clock, hooks };
+  }
+
+  get leaseMs(): number {
+    return this.#terms.leaseMs;
   }
 
   ensureIndexes(): Promise<unknown> {
@@ -54,12 +63,8 @@ export class Journal {
    *
    * @throws {@link TenancyError} `CONFLICT` while another live operation holds the tenant.
    */
-  async begin(
-    tenantId: ObjectId,
-    op: OperationKind,
-    data: Record<string, unknown>,
-    now: Date,
-  ): Promise<Lease | 'expired'> {
+  async begin(tenantId: ObjectId, op: OperationKind, data: Record<string, unknown>): Promise<Lease | 'expired'> {
+    const now = this.#terms.clock();
     const entry: JournalEntry = {
       _id: tenantId,
       op,
@@ -69,10 +74,11 @@ export class Journal {
       startedAt: now,
       expiresAt: this.#expiry(now),
     };
-    const result = await executeExpecting('begin operation', ServerCode.DuplicateKey, HELD, () =>
-      this.#entries.insertOne(entry),
+    const lease = new Lease(this.#terms, entry);
+    const taken = await executeExpecting('begin operation', ServerCode.DuplicateKey, false, (o) =>
+      this.#entries.insertOne(entry, o).then(() => true),
     );
-    if (result !== HELD) return entry;
+    if (taken) return lease; // its epoch is taken first thing under the lease (see underLease)
     const holder = await execute('read operation', () => this.#entries.findOne({ _id: tenantId }));
     if (holder && holder.expiresAt > now) {
       throw new TenancyError('CONFLICT', `Another ${holder.op} of this organization is in progress`);
@@ -80,83 +86,114 @@ export class Journal {
     return 'expired';
   }
 
-  /**
-   * Journals a step and renews the lease.
-   *
-   * @throws {@link TenancyError} `CONFLICT` when the lease was lost (it expired and another process took over).
-   */
-  async step(lease: Lease, step: string, data: Record<string, unknown>, now: Date): Promise<Lease> {
-    const next = { ...lease, step, data: { ...lease.data, ...data }, expiresAt: this.#expiry(now) };
-    const result = await execute('journal step', () =>
-      this.#entries.updateOne(
-        { _id: lease._id, opId: lease.opId },
-        { $set: { step, data: next.data, expiresAt: next.expiresAt } },
-      ),
-    );
-    if (result.matchedCount === 0) {
-      throw new TenancyError('CONFLICT', 'The operation lost its lease to another process');
-    }
-    return next;
-  }
-
-  /**
-   * Checks that this holder may still act: less than half the lease has
-   * passed since it last renewed. A holder that stalled longer (a long pause,
-   * a blocked event loop) stops before its next write, since another process
-   * may be recovering its operation by now.
-   *
-   * @throws {@link TenancyError} `CONFLICT` when the lease may be lost.
-   */
-  assertHeld(lease: Lease, now: Date): void {
-    if (now.getTime() >= lease.expiresAt.getTime() - this.#leaseMs / 2) {
-      throw new TenancyError('CONFLICT', 'The operation stalled for too long and may have lost its lease');
-    }
-  }
-
-  async end(lease: Lease): Promise<void> {
-    await execute('end operation', () => this.#entries.deleteOne({ _id: lease._id, opId: lease.opId }));
-  }
-
-  /** The entry as stored now, if this lease still holds it. */
-  reload(lease: Lease): Promise<JournalEntry | null> {
-    return execute('read operation', () => this.#entries.findOne({ _id: lease._id, opId: lease.opId }));
-  }
-
-  /** Entries whose lease expired by `now` (their holders died or stalled), of one tenant or all. */
-  expired(now: Date, tenantId?: ObjectId): Promise<JournalEntry[]> {
+  /** Entries whose lease expired by now (their holders died or stalled), of one tenant or all. */
+  expired(tenantId?: ObjectId): Promise<JournalEntry[]> {
+    const now = this.#terms.clock();
     const filter = tenantId ? { _id: tenantId, expiresAt: { $lte: now } } : { expiresAt: { $lte: now } };
     return execute('find expired operations', () => this.#entries.find(filter).toArray());
   }
 
+  /** Every entry, live or not (for `doctor`). */
+  all(): Promise<JournalEntry[]> {
+    return execute('list operations', () => this.#entries.find({}).toArray());
+  }
+
+  /** Takeover claims older than a lease (for `doctor`). */
+  staleClaims(): Promise<TakeoverClaim[]> {
+    const before = new Date(this.#terms.clock().getTime() - this.#terms.leaseMs);
+    return execute('find stale takeovers', () => this.#takeovers.find({ at: { $lt: before } }).toArray());
+  }
+
+  async removeClaim(claim: TakeoverClaim): Promise<void> {
+    await execute('release takeover', () => this.#takeovers.deleteOne({ _id: claim._id, by: claim.by }));
+  }
+
   /**
-   * Takes over a dead holder's entry; `null` when someone else did first.
-   * The race between recovering processes is decided by an insert (atomic on
-   * every server), not by a conditional update, which FerretDB v1 does not
-   * make atomic.
+   * Takes over a dead holder's entry: a new op id, a renewed lease and a new
+   * epoch; `null` when another live process is taking it over. The race
+   * between recovering processes is decided by inserts (atomic on every
+   * server), not by a conditional update, which FerretDB v1 does not make
+   * atomic.
    */
-  async takeOver(entry: JournalEntry, now: Date): Promise<Lease | null> {
-    const claim = `${entry._id.toHexString()}:${entry.opId}`;
-    const won = await executeExpecting('claim takeover', ServerCode.DuplicateKey, false, () =>
-      this.#takeovers.insertOne({ _id: claim, at: now }).then(() => true),
+  async takeOver(entry: JournalEntry): Promise<Lease | null> {
+    const opId = randomUUID();
+    const mine = await this.#claim(entry, opId);
+    if (!mine) return null;
+    const now = this.#terms.clock();
+    const expiresAt = this.#expiry(now);
+    const result = await this.#call(entry, 'take over operation', (o) =>
+      this.#entries.updateOne(
+        { _id: entry._id, opId: entry.opId, expiresAt: { $lte: now } },
+        { $set: { opId, expiresAt } },
+        o,
+      ),
     );
-    if (!won) return null;
-    try {
-      const opId = randomUUID();
-      const expiresAt = this.#expiry(now);
-      const result = await execute('take over operation', () =>
-        this.#entries.updateOne(
-          { _id: entry._id, opId: entry.opId, expiresAt: { $lte: now } },
-          { $set: { opId, expiresAt } },
-        ),
+    if (result.matchedCount === 0) {
+      await this.#release(entry, mine);
+      return null;
+    }
+    const lease = new Lease(this.#terms, { ...entry, opId, expiresAt });
+    await lease.takeEpoch();
+    // The entry carries none of the op ids the tenant's claims name any more (not even those of
+    // recoverers that died after taking it over), so no later takeover can need them.
+    const prefix = `^${entry._id.toHexString()}:`;
+    await this.#call(entry, 'release takeovers', (o) => this.#takeovers.deleteMany({ _id: { $regex: prefix } }, o));
+    return lease;
+  }
+
+  /**
+   * Inserts the claim that lets this process take `entry` over, following
+   * claims whose claimants died; returns the claims this process now holds
+   * (the one it won, and the dead ones it stepped over), or `null`.
+   */
+  async #claim(entry: JournalEntry, opId: string): Promise<TakeoverClaim[] | null> {
+    const now = this.#terms.clock();
+    const held: TakeoverClaim[] = [];
+    let from = entry.opId;
+    for (let hop = 0; hop < MAX_HOPS; hop++) {
+      const claim = { _id: `${entry._id.toHexString()}:${from}`, by: opId, at: now };
+      const won = await executeExpecting(
+        'claim takeover',
+        ServerCode.DuplicateKey,
+        false,
+        (o) => this.#takeovers.insertOne(claim, o).then(() => true),
+        this.#runner(entry),
       );
-      return result.matchedCount === 1 ? { ...entry, opId, expiresAt } : null;
-    } finally {
-      // Once the entry carries the new opId, a later claim for the old one matches nothing.
-      await execute('release takeover', () => this.#takeovers.deleteOne({ _id: claim }));
+      if (won) return [...held, claim];
+      const existing = await this.#call(entry, 'read takeover', (o) => this.#takeovers.findOne({ _id: claim._id }, o));
+      if (!existing) continue; // released a moment ago: try again
+      if (existing.at.getTime() > now.getTime() - this.#terms.leaseMs) return null; // a live process has it
+      held.push(existing);
+      from = existing.by; // its claimant died before finishing: take over from that claimant
+    }
+    return null;
+  }
+
+  async #release(entry: JournalEntry, claims: TakeoverClaim[]): Promise<void> {
+    for (const claim of claims) {
+      await this.#call(entry, 'release takeover', (o) =>
+        this.#takeovers.deleteOne({ _id: claim._id, by: claim.by }, o),
+      );
     }
   }
 
+  /** A takeover's calls: bounded like a lease's, and reported to `afterCall` with step `takeover`. */
+  #runner(entry: JournalEntry) {
+    return { run: <T>(operation: string, call: Call<T>) => this.#call(entry, operation, call) };
+  }
+
+  async #call<T>(entry: JournalEntry, operation: string, call: Call<T>): Promise<T> {
+    const result = await execute(operation, call, Math.floor(this.#terms.leaseMs / 4));
+    await this.#terms.hooks.afterCall({
+      op: entry.op,
+      step: 'takeover',
+      tenantId: entry._id.toHexString(),
+      call: operation,
+    });
+    return result;
+  }
+
   #expiry(now: Date): Date {
-    return new Date(now.getTime() + this.#leaseMs);
+    return new Date(now.getTime() + this.#terms.leaseMs);
   }
 }

@@ -1,22 +1,16 @@
 /**
  * What every journaled operation shares: the context it runs in, taking the
- * tenant's lease, journaling a step, and settling (finishing or undoing) an
- * operation that stopped half-way.
+ * tenant's lease, and settling (finishing or undoing) an operation that
+ * stopped half-way, whether its holder died or one of its steps failed.
  */
 import type { ObjectId } from 'mongodb';
 import { TenancyError } from '../errors.js';
 import type { Clock } from '../internal/clock.js';
 import type { KeyClaims, NameClaims } from './claims.js';
-import type { Journal, Lease, OperationKind } from './journal.js';
+import type { Journal } from './journal.js';
+import { type Lease, leaseLost, type OperationKind } from './lease.js';
 import type { Registry } from './registry.js';
 import type { StorageDriver } from './strategies/strategy.js';
-
-/** A journaled step, as reported to the `afterStep` hook. */
-export interface StepEvent {
-  readonly op: OperationKind;
-  readonly step: string;
-  readonly tenantId: string;
-}
 
 /** How `recover()` settled an interrupted operation. */
 export type Outcome = 'rolled-forward' | 'rolled-back';
@@ -28,8 +22,7 @@ export interface OperationContext {
   readonly journal: Journal;
   readonly storage: StorageDriver;
   readonly clock: Clock;
-  readonly afterStep: (event: StepEvent) => void | Promise<void>;
-  /** Finishes or undoes an operation whose lease this process holds. */
+  /** Finishes or undoes an operation whose lease this process holds (its record fenced first). */
   readonly settle: (lease: Lease) => Promise<Outcome>;
 }
 
@@ -46,49 +39,36 @@ export async function begin(
   data: Record<string, unknown>,
 ): Promise<Lease> {
   for (let attempt = 0; attempt < 3; attempt++) {
-    const lease = await ctx.journal.begin(tenantId, op, data, ctx.clock());
+    const lease = await ctx.journal.begin(tenantId, op, data);
     if (lease !== 'expired') return lease;
     await recoverEntry(ctx, tenantId);
   }
   throw new TenancyError('CONFLICT', 'Another operation on this organization keeps taking its lease');
 }
 
-/** Journals a step (renewing the lease), runs the `afterStep` hook, and checks the lease still holds. */
-export async function step(
-  ctx: OperationContext,
-  lease: Lease,
-  name: string,
-  data: Record<string, unknown> = {},
-): Promise<Lease> {
-  const next = await ctx.journal.step(lease, name, data, ctx.clock());
-  await ctx.afterStep({ op: lease.op, step: name, tenantId: lease._id.toHexString() });
-  ctx.journal.assertHeld(next, ctx.clock());
-  return next;
-}
-
 /**
- * Runs the body of an operation under its lease, after reporting its first
- * step. On an unexpected failure
- * the operation is settled at once (finished or undone, as `recover()`
- * would); if even that fails, the journal keeps it for `recover()`.
+ * Runs the body of an operation under its lease, after taking the lease's
+ * epoch and reporting its first step. On an unexpected failure the operation is settled at once (finished
+ * or undone, as `recover()` would), by the same process under a renewed
+ * lease, so a call of its own that timed out and lands later is refused; if
+ * even that fails, the journal keeps it for `recover()`. A lost lease is
+ * reported as `CONFLICT`.
  */
 export async function underLease<T>(ctx: OperationContext, lease: Lease, body: () => Promise<T>): Promise<T> {
   try {
-    await ctx.afterStep({ op: lease.op, step: lease.step, tenantId: lease._id.toHexString() });
-    ctx.journal.assertHeld(lease, ctx.clock());
+    await lease.takeEpoch();
+    await lease.announce();
     return await body();
   } catch (error) {
-    if (!(error instanceof TenancyError && error.code === 'CONFLICT')) {
-      await settleNow(ctx, lease).catch(() => undefined);
-    }
+    if (lease.ended || (error instanceof TenancyError && error.code === 'CONFLICT')) throw error;
+    const renewed = await lease.renew().then(
+      () => true,
+      (renewal: unknown) => (renewal instanceof TenancyError && renewal.code === 'CONFLICT' ? false : undefined),
+    );
+    if (renewed === false) throw leaseLost(error);
+    if (renewed) await ctx.settle(lease).catch(() => undefined);
     throw error;
   }
-}
-
-/** Settles from the journal as stored (the caller's copy may predate later steps). */
-async function settleNow(ctx: OperationContext, lease: Lease): Promise<void> {
-  const current = await ctx.journal.reload(lease);
-  if (current) await ctx.settle(current);
 }
 
 /**
@@ -96,9 +76,8 @@ async function settleNow(ctx: OperationContext, lease: Lease): Promise<void> {
  * `true` when it settled one.
  */
 export async function recoverEntry(ctx: OperationContext, tenantId: ObjectId): Promise<boolean> {
-  const now = ctx.clock();
-  const [entry] = await ctx.journal.expired(now, tenantId);
-  const lease = entry ? await ctx.journal.takeOver(entry, now) : null;
+  const [entry] = await ctx.journal.expired(tenantId);
+  const lease = entry ? await ctx.journal.takeOver(entry) : null;
   if (lease) await ctx.settle(lease);
   return lease !== null;
 }

@@ -7,8 +7,8 @@
  */
 import { TenancyError } from '../errors.js';
 import type { KeyClaim } from './claims.js';
-import type { Lease } from './journal.js';
-import { begin, type OperationContext, type Outcome, step, underLease } from './operation.js';
+import type { Lease } from './lease.js';
+import { begin, type OperationContext, type Outcome, underLease } from './operation.js';
 import type { StrayCount } from './strategies/tombstone.js';
 
 /** What {@link TenantManager.purgeTombstones} did. */
@@ -48,23 +48,21 @@ async function purgeOne(ctx: OperationContext, claim: KeyClaim): Promise<StrayCo
 }
 
 async function finishPurge(ctx: OperationContext, lease: Lease): Promise<StrayCount> {
-  const claim = (await ctx.keys.keysOf(lease._id)).find((c) => c._id === lease.data.key);
+  const claim = (await ctx.keys.keysOf(lease.tenantId, lease)).find((c) => c._id === lease.data.key);
   let count: StrayCount = { found: 0, conflicts: 0 };
   if (claim && claim.state !== 'active') {
-    const tenant = claim.state === 'retired' ? await ctx.registry.findById(lease._id) : null;
+    const tenant = claim.state === 'retired' ? await ctx.registry.findById(lease.tenantId, lease) : null;
     if (tenant && tenant.status !== 'active') {
       // Strays of a tenant in the middle of an operation wait for the next purge rather than being discarded.
-      await ctx.journal.end(lease);
+      await lease.end();
       throw new TenancyError('CONFLICT', 'The tenant of this tombstone is being changed');
     }
-    count = await ctx.storage.sweep(claim.storage, tenant ? tenant.storage : null);
-    const current = await step(ctx, lease, 'swept');
-    await ctx.storage.remove(claim.storage);
-    await ctx.keys.release(claim._id, lease._id);
-    await ctx.journal.end(current);
-    return count;
+    count = await ctx.storage.sweep(lease, claim.storage, tenant ? tenant.storage : null);
+    await lease.advance('swept');
+    await ctx.storage.remove(lease, claim.storage);
+    await ctx.keys.release(lease, claim._id);
   }
-  await ctx.journal.end(lease);
+  await lease.end();
   return count;
 }
 

@@ -1,9 +1,13 @@
 /**
  * The master database's tenant records: the only writer of `organizations`.
  * Name uniqueness is not decided here but by name claims (see claims.ts).
+ * Every write is fenced by the lease it is made under (see lease.ts): the
+ * record carries the epoch of the last lease that wrote it, and a write of an
+ * older lease matches nothing.
  */
 import type { Collection, Db, ObjectId } from 'mongodb';
-import { execute } from '../internal/execute.js';
+import { direct, type Runner } from '../internal/execute.js';
+import { type Lease, leaseLost } from './lease.js';
 import type { TenantDocument, TenantStatus } from './types.js';
 
 export const REGISTRY_COLLECTION = 'organizations';
@@ -16,6 +20,8 @@ export const ADMIN_EMAILS_COLLECTION = 'organization_admin_emails';
  * `tenantId` field). A drop, or an undone create, removes them with the tenant.
  */
 export const TENANT_OWNED_COLLECTIONS = [ADMINS_COLLECTION, ADMIN_EMAILS_COLLECTION] as const;
+/** Statuses a record has only while an operation on it is under way. */
+export const TRANSITIONAL: readonly TenantStatus[] = ['creating', 'renaming', 'dropping'];
 
 export class Registry {
   readonly #master: Db;
@@ -27,54 +33,86 @@ export class Registry {
   }
 
   ensureIndexes(): Promise<unknown> {
-    return execute('create registry indexes', () =>
-      this.#records.createIndexes([{ key: { nameKey: 1 }, name: 'nameKey' }]),
+    return direct.run('create registry indexes', () =>
+      this.#records.createIndexes([{ key: { status: 1 }, name: 'status' }]),
     );
   }
 
-  async insert(doc: TenantDocument): Promise<void> {
-    await execute('insert tenant', () => this.#records.insertOne(doc));
+  async insert(lease: Lease, doc: TenantDocument): Promise<void> {
+    await lease.run('insert tenant', (o) => this.#records.insertOne({ ...doc, epoch: lease.epoch }, o));
   }
 
-  findById(id: ObjectId): Promise<TenantDocument | null> {
-    return execute('find tenant', () => this.#records.findOne({ _id: id }));
-  }
-
-  findByNameKey(nameKey: string): Promise<TenantDocument | null> {
-    return execute('find tenant', () => this.#records.findOne({ nameKey }));
+  findById(id: ObjectId, via: Runner = direct): Promise<TenantDocument | null> {
+    return via.run('find tenant', (o) => this.#records.findOne({ _id: id }, o));
   }
 
   list(after: ObjectId | undefined, limit: number): Promise<TenantDocument[]> {
     const filter = after ? { _id: { $gt: after } } : {};
-    return execute('list tenants', () => this.#records.find(filter).sort({ _id: 1 }).limit(limit).toArray());
+    return direct.run('list tenants', () => this.#records.find(filter).sort({ _id: 1 }).limit(limit).toArray());
+  }
+
+  /** Every record (for `doctor`). */
+  all(): Promise<TenantDocument[]> {
+    return direct.run('list tenants', () => this.#records.find({}).toArray());
+  }
+
+  /** Records in a transitional status (for recovery: one with no journal entry was stranded). */
+  inTransition(): Promise<TenantDocument[]> {
+    return direct.run('find tenants in transition', () =>
+      this.#records.find({ status: { $in: [...TRANSITIONAL] } }).toArray(),
+    );
   }
 
   /**
-   * Applies `changes` when the record is in one of `from` statuses; returns
-   * the updated record, or `null` when no record matched.
+   * Marks the record as the lease's (its epoch), so no older lease's write
+   * lands on it any more, and returns it as it is now; `null` when there is
+   * no record.
+   *
+   * @throws {@link TenancyError} `CONFLICT` when a newer lease holds the record.
+   */
+  async fence(lease: Lease): Promise<TenantDocument | null> {
+    const id = lease.tenantId;
+    const fenced = await lease.run('fence tenant', (o) =>
+      this.#records.findOneAndUpdate(
+        { _id: id, ...lease.fence },
+        { $set: { epoch: lease.epoch } },
+        { ...o, returnDocument: 'after' },
+      ),
+    );
+    if (fenced) return fenced;
+    if (await this.findById(id, lease)) throw leaseLost();
+    return null;
+  }
+
+  /**
+   * Applies `changes` when the record is in one of `from` statuses and no
+   * newer lease wrote it; returns the updated record, or `null` when no
+   * record matched.
    */
   update(
-    id: ObjectId,
+    lease: Lease,
     from: readonly TenantStatus[],
     changes: Partial<TenantDocument>,
   ): Promise<TenantDocument | null> {
-    return execute('update tenant', () =>
+    return lease.run('update tenant', (o) =>
       this.#records.findOneAndUpdate(
-        { _id: id, status: { $in: [...from] } },
-        { $set: changes },
-        { returnDocument: 'after' },
+        { _id: lease.tenantId, status: { $in: [...from] }, ...lease.fence },
+        { $set: { ...changes, epoch: lease.epoch } },
+        { ...o, returnDocument: 'after' },
       ),
     );
   }
 
   /** Removes the tenant's documents from {@link TENANT_OWNED_COLLECTIONS}. */
-  async deleteOwned(id: ObjectId): Promise<void> {
+  async deleteOwned(via: Runner, id: ObjectId): Promise<void> {
     for (const name of TENANT_OWNED_COLLECTIONS) {
-      await execute('delete tenant-owned documents', () => this.#master.collection(name).deleteMany({ tenantId: id }));
+      await via.run('delete tenant-owned documents', (o) =>
+        this.#master.collection(name).deleteMany({ tenantId: id }, o),
+      );
     }
   }
 
-  async delete(id: ObjectId): Promise<void> {
-    await execute('delete tenant', () => this.#records.deleteOne({ _id: id }));
+  async delete(lease: Lease): Promise<void> {
+    await lease.run('delete tenant', (o) => this.#records.deleteOne({ _id: lease.tenantId, ...lease.fence }, o));
   }
 }

@@ -5,7 +5,7 @@
  */
 import type { ObjectId } from 'mongodb';
 import { TenancyError } from '../errors.js';
-import type { Lease } from './journal.js';
+import type { Lease } from './lease.js';
 import { begin, type OperationContext, type Outcome, underLease } from './operation.js';
 import type { TenantDocument } from './types.js';
 
@@ -13,8 +13,8 @@ export async function setSuspended(ctx: OperationContext, id: ObjectId, suspende
   const lease = await begin(ctx, id, 'status', { suspended });
   return underLease(ctx, lease, async () => {
     const [from, to] = suspended ? (['active', 'suspended'] as const) : (['suspended', 'active'] as const);
-    const updated = await ctx.registry.update(id, [from, to], { status: to, updatedAt: ctx.clock() });
-    await ctx.journal.end(lease);
+    const updated = await ctx.registry.update(lease, [from, to], { status: to, updatedAt: ctx.clock() });
+    await lease.end();
     if (updated) return updated;
     throw (await ctx.registry.findById(id))
       ? new TenancyError('TENANT_UNAVAILABLE')
@@ -24,6 +24,6 @@ export async function setSuspended(ctx: OperationContext, id: ObjectId, suspende
 
 /** A status change is one update: nothing to finish or undo. */
 export async function settleStatus(ctx: OperationContext, lease: Lease): Promise<Outcome> {
-  await ctx.journal.end(lease);
+  await lease.end();
   return 'rolled-back';
 }

@@ -10,15 +10,18 @@ import { HEX_ID } from '../internal/ids.js';
 import { validate } from '../internal/validate.js';
 import { KeyClaims, NameClaims } from './claims.js';
 import { type BeforeActivate, createTenant, settleCreate } from './create.js';
+import { type DoctorReport, runDoctor } from './doctor.js';
 import { dropTenant, settleDrop } from './drop.js';
-import { Journal, type Lease } from './journal.js';
+import { Journal } from './journal.js';
+import type { CallEvent, Lease, StepEvent } from './lease.js';
 import { parseMetadata } from './metadata.js';
 import { parseName } from './names.js';
-import type { OperationContext, Outcome, StepEvent } from './operation.js';
+import type { OperationContext, Outcome } from './operation.js';
 import { type PurgeReport, purgeTombstones, settlePurge } from './purge.js';
 import { parseRef, type TenantRef } from './refs.js';
 import { Registry } from './registry.js';
 import { renameTenant, settleRename, tenantNotFound } from './rename.js';
+import { repairTenant, settleHolder, settleRepair } from './repair.js';
 import { setSuspended, settleStatus } from './status.js';
 import { collectionPerTenant } from './strategies/collection.js';
 import type { IsolationStrategy, StorageDriver } from './strategies/strategy.js';
@@ -56,8 +59,16 @@ export interface TenantManagerOptions {
   leaseMs?: number;
   /** The clock used for leases and timestamps. Default: the system clock. */
   clock?: Clock;
-  /** Observability hooks; `afterStep` runs after each journaled step and may be async. */
-  hooks?: { afterStep?: (event: StepEvent) => void | Promise<void> };
+  /**
+   * Observability hooks, each awaited by the operation: `afterStep` after each
+   * journaled step; `afterCall` after each database call an operation (or a
+   * recovery taking one over) makes under its lease. Tests use them to stop
+   * an operation at any point.
+   */
+  hooks?: {
+    afterStep?: (event: StepEvent) => void | Promise<void>;
+    afterCall?: (event: CallEvent) => void | Promise<void>;
+  };
 }
 
 /** Options of {@link TenantManager.create}. */
@@ -85,8 +96,16 @@ export interface TenantPage {
 
 /** What {@link TenantManager.recover} settled, and what it could not settle yet. */
 export interface RecoveryReport {
+  /**
+   * Operations settled: interrupted ones (their op), and tenants found in a
+   * transitional status with no operation under way (`repair`).
+   */
   readonly operations: ReadonlyArray<{ tenantId: string; op: string; outcome: Outcome }>;
-  /** Operations that failed to settle this time; they stay journaled and are tried again by the next `recover()`. */
+  /**
+   * Operations not settled this time, each with the reason as a coded error:
+   * `CONFLICT` when another process is recovering it right now, `STORAGE`
+   * when the database failed. They stay journaled for the next `recover()`.
+   */
   readonly failed: ReadonlyArray<{ tenantId: string; op: string; error: TenancyError }>;
 }
 
@@ -117,7 +136,10 @@ const optionsSchema = z
     leaseMs: z.number().int().min(1_000).max(3_600_000).default(60_000),
     clock: z.custom<Clock>(isFunction, 'a function returning a Date').default(() => systemClock),
     hooks: z
-      .object({ afterStep: z.custom<(e: StepEvent) => void>(isFunction, 'a function').optional() })
+      .object({
+        afterStep: z.custom<(e: StepEvent) => void>(isFunction, 'a function').optional(),
+        afterCall: z.custom<(e: CallEvent) => void>(isFunction, 'a function').optional(),
+      })
       .strict()
       .default({}),
   })
@@ -162,15 +184,17 @@ export class TenantManager implements AsyncDisposable {
       client: this.master.client,
       masterDbName: this.master.databaseName,
     });
-    const afterStep = o.hooks.afterStep ?? (() => undefined);
+    const hooks = {
+      afterStep: o.hooks.afterStep ?? (() => undefined),
+      afterCall: o.hooks.afterCall ?? (() => undefined),
+    };
     this.#ctx = {
       registry: new Registry(this.master),
       names: new NameClaims(this.master),
       keys: new KeyClaims(this.master),
-      journal: new Journal(this.master, o.leaseMs),
+      journal: new Journal(this.master, o.leaseMs, o.clock, hooks),
       storage: this.#storage,
       clock: o.clock,
-      afterStep,
       settle: (lease) => this.#settle(lease),
     };
   }
@@ -211,7 +235,9 @@ export class TenantManager implements AsyncDisposable {
   #create(input: CreateTenantInput, beforeActivate?: BeforeActivate): Promise<Tenant> {
     return this.#run(async () => {
       const { name, metadata } = parseCreateInput(input);
-      return toTenant(await createTenant(this.#ctx, parseName(name), parseMetadata(metadata), beforeActivate));
+      const parsed = parseName(name);
+      const holders = (holder: ObjectId, nameKey: string) => settleHolder(this.#ctx, holder, nameKey);
+      return toTenant(await createTenant(this.#ctx, parsed, parseMetadata(metadata), holders, beforeActivate));
     });
   }
 
@@ -275,7 +301,8 @@ export class TenantManager implements AsyncDisposable {
       const parsed = parseName(newName);
       const doc = await this.#find(ref);
       if (!doc) throw tenantNotFound();
-      return toTenant(await renameTenant(this.#ctx, doc._id, parsed));
+      const holders = (holder: ObjectId, nameKey: string) => settleHolder(this.#ctx, holder, nameKey);
+      return toTenant(await renameTenant(this.#ctx, doc, parsed, holders));
     });
   }
 
@@ -391,6 +418,30 @@ export class TenantManager implements AsyncDisposable {
   }
 
   /**
+   * Checks the registry against the claims, the journal and the storage:
+   * operations whose holder died, stale takeover claims, records stranded in
+   * a transitional status, claims no record carries, records without their
+   * name claim or storage, incomplete tombstones, and collections no key
+   * owns. With `fix`, repairs each under the tenant's lease (a collection no
+   * key owns is dropped only when empty). Tenants with an operation under way
+   * are skipped. Reads the whole registry: run it as an operator, not per
+   * request.
+   *
+   * @example
+   * ```ts
+   * const { findings } = await tenants.doctor({ fix: true });
+   * for (const f of findings) console.log(f.kind, f.subject, f.fixed);
+   * ```
+   * @throws {@link TenancyError} `INVALID_INPUT`, `STORAGE`.
+   */
+  doctor(options: { fix?: boolean } = {}): Promise<DoctorReport> {
+    return this.#run(async () => {
+      const { fix } = validate(doctorSchema, options ?? {}, 'INVALID_INPUT', 'doctor options');
+      return runDoctor(this.#ctx, fix);
+    });
+  }
+
+  /**
    * Stops taking calls and waits for the ones in flight. The `MongoClient`
    * stays open: it is yours.
    *
@@ -421,22 +472,36 @@ export class TenantManager implements AsyncDisposable {
   async #recover(): Promise<RecoveryReport> {
     const operations: Array<{ tenantId: string; op: string; outcome: Outcome }> = [];
     const failed: Array<{ tenantId: string; op: string; error: TenancyError }> = [];
-    for (const entry of await this.#ctx.journal.expired(this.#ctx.clock())) {
-      const tenantId = entry._id.toHexString();
-      // Each entry gets a lease from the clock as it is now: settling earlier ones takes time.
-      const lease = await this.#ctx.journal.takeOver(entry, this.#ctx.clock());
-      if (!lease) continue;
+    const attempt = async (tenantId: string, op: string, settle: () => Promise<Outcome | null>) => {
       try {
-        operations.push({ tenantId, op: entry.op, outcome: await this.#settle(lease) });
+        const outcome = await settle();
+        if (outcome) operations.push({ tenantId, op, outcome });
+        else failed.push({ tenantId, op, error: new TenancyError('CONFLICT', 'Another process is settling it') });
       } catch (error) {
         // One entry that cannot settle now (a storage failure) must not keep the others, or init(), from finishing.
-        failed.push({ tenantId, op: entry.op, error: toTenancyError(error) });
+        failed.push({ tenantId, op, error: toTenancyError(error) });
       }
+    };
+    for (const entry of await this.#ctx.journal.expired()) {
+      await attempt(entry._id.toHexString(), entry.op, async () => {
+        const lease = await this.#ctx.journal.takeOver(entry);
+        return lease && this.#settle(lease);
+      });
+    }
+    // A record in a transitional status with no operation under way was stranded (by a late write of a stalled holder).
+    for (const doc of await this.#ctx.registry.inTransition()) {
+      const outcome = await repairTenant(this.#ctx, doc._id).catch((error: unknown) => {
+        failed.push({ tenantId: doc._id.toHexString(), op: 'repair', error: toTenancyError(error) });
+        return null;
+      });
+      if (outcome) operations.push({ tenantId: doc._id.toHexString(), op: 'repair', outcome });
     }
     return { operations, failed };
   }
 
-  #settle(lease: Lease): Promise<Outcome> {
+  /** Fences the tenant's record against older leases, then finishes or undoes the operation. */
+  async #settle(lease: Lease): Promise<Outcome> {
+    await this.#ctx.registry.fence(lease);
     switch (lease.op) {
       case 'create':
         return settleCreate(this.#ctx, lease);
@@ -448,6 +513,8 @@ export class TenantManager implements AsyncDisposable {
         return settlePurge(this.#ctx, lease);
       case 'status':
         return settleStatus(this.#ctx, lease);
+      case 'repair':
+        return settleRepair(this.#ctx, lease);
     }
   }
 
@@ -487,6 +554,7 @@ const purgeSchema = z
       .default(7 * 24 * 3_600_000),
   })
   .strict();
+const doctorSchema = z.object({ fix: z.boolean().default(false) }).strict();
 const createInputSchema = z.object({ name: z.unknown(), metadata: z.unknown().optional() }).strict();
 const listSchema = z
   .object({

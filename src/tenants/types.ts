@@ -58,6 +58,8 @@ export interface TenantDocument {
   metadata: Record<string, unknown>;
   createdAt: Date;
   updatedAt: Date;
+  /** The epoch of the last lease that wrote the record (see lease.ts). */
+  epoch?: number;
 }
 
 /** Turns a stored record into the frozen public {@link Tenant}. @internal */

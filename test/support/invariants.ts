@@ -15,14 +15,29 @@ export async function assertInvariants(client: MongoClient, tenants: TenantManag
   const keys = await master.collection('organization_keys').find().toArray();
   const names = await master.collection('organization_names').find().toArray();
   const journal = await master.collection('tenancy_journal').find().toArray();
+  const takeovers = await master.collection('tenancy_takeovers').find().toArray();
   if (expected) expect(records).toHaveLength(expected.tenants);
   expect(journal).toEqual([]);
+  expect(takeovers, 'takeover claims left behind').toEqual([]);
   expect(records.filter((r) => r.status !== 'active' && r.status !== 'suspended')).toEqual([]);
 
   // Names: exactly one claim per record, none left over.
   expect(names.map((n) => `${n._id}:${n.tenantId}`).sort()).toEqual(records.map((r) => `${r.nameKey}:${r._id}`).sort());
 
-  // Keys: each record's key is claimed active by it; every other claim is a tombstone.
+  // Owned documents (admins, email claims) of tenants that do not exist are orphans.
+  const ids = new Set(records.map((r) => String(r._id)));
+  for (const name of ['organization_admins', 'organization_admin_emails']) {
+    const owned = await master.collection(name).find().toArray();
+    expect(
+      owned.filter((d) => !ids.has(String(d.tenantId))),
+      `${name} of no tenant`,
+    ).toEqual([]);
+  }
+
+  // Keys: each record's key is claimed active by it; every other claim is a tombstone, held by a tenant that
+  // exists (retired: an old key of a renamed tenant) or not (dropped).
+  for (const claim of keys.filter((k) => k.state === 'retired')) expect(ids.has(String(claim.tenantId))).toBe(true);
+  for (const claim of keys.filter((k) => k.state === 'dropped')) expect(ids.has(String(claim.tenantId))).toBe(false);
   for (const record of records) {
     expect(keys.find((k) => k._id === record.key)).toMatchObject({ tenantId: record._id, state: 'active' });
   }
@@ -43,11 +58,11 @@ export async function assertInvariants(client: MongoClient, tenants: TenantManag
       const owner = keys.find((k) => k.storage.database === database && k.storage.collection === base);
       expect(owner, `collection ${name} has no key claim: orphaned`).toBeDefined();
       if (owner?.state !== 'active') {
-        const marker = await client
-          .db(database)
-          .collection(name)
-          .findOne({ _id: '__mongo_tenancy_tombstone__' as never });
-        expect(marker, `collection ${name} under a ${owner?.state} key is not a tombstone`).not.toBeNull();
+        const collection = client.db(database).collection(name);
+        const marker = await collection.findOne({ _id: '__mongo_tenancy_tombstone__' as never });
+        const indexes = await collection.indexes();
+        expect(marker, `collection ${name} under a ${owner?.state} key has no tombstone marker`).not.toBeNull();
+        expect(indexes.map((i) => i.name)).toContain('mongo_tenancy_tombstone');
       }
     }
   }

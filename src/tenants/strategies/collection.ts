@@ -5,7 +5,7 @@
 import type { Collection, Db, Document, MongoClient } from 'mongodb';
 import { z } from 'zod';
 import { TenancyError } from '../../errors.js';
-import { execute, executeExpecting, ServerCode } from '../../internal/execute.js';
+import { executeExpecting, type Runner, ServerCode } from '../../internal/execute.js';
 import { validate } from '../../internal/validate.js';
 import type { TenantStorage } from '../types.js';
 import type { IsolationStrategy, StorageDriver, StrategyContext } from './strategy.js';
@@ -78,69 +78,113 @@ class CollectionStorage implements StorageDriver {
     return this.#db(storage).collection<T>(physicalName(storage, name));
   }
 
-  async provision(storage: TenantStorage): Promise<void> {
+  async provision(via: Runner, storage: TenantStorage): Promise<void> {
     const db = this.#db(storage);
-    await executeExpecting('create tenant collection', ServerCode.NamespaceExists, undefined, () =>
-      db.createCollection(storage.collection),
+    await executeExpecting(
+      'create tenant collection',
+      ServerCode.NamespaceExists,
+      undefined,
+      (o) => db.createCollection(storage.collection, o),
+      via,
     );
   }
 
-  inventory(storage: TenantStorage): Promise<string[]> {
-    return this.#names(storage);
+  inventory(via: Runner, storage: TenantStorage): Promise<string[]> {
+    return this.#names(via, storage);
   }
 
-  async move(from: TenantStorage, to: TenantStorage, names: readonly string[]): Promise<void> {
+  async move(via: Runner, from: TenantStorage, to: TenantStorage, names: readonly string[]): Promise<void> {
     const db = this.#db(from);
-    for (const name of await this.#union(from, names)) {
+    for (const name of await this.#union(via, from, names)) {
       const target = db.collection(counterpart(name, from, to));
       const source = db.collection(name);
-      if (!(await isTombstone(source))) {
+      if (!(await isTombstone(via, source))) {
         // Gone: an earlier attempt renamed it. Target taken: a stale write re-created the source since.
         const renamed = await executeExpecting(
           'rename tenant collection',
           [ServerCode.NamespaceNotFound, ServerCode.NamespaceExists],
           false,
-          () => db.renameCollection(name, target.collectionName).then(() => true),
+          (o) => db.renameCollection(name, target.collectionName, o).then(() => true),
+          via,
         );
-        if (!renamed) await moveDocuments(source, target);
+        if (!renamed) await moveDocuments(via, source, target);
       }
-      await tombstone(source, target);
+      await tombstone(via, source, target);
     }
   }
 
-  async destroy(storage: TenantStorage, names: readonly string[]): Promise<void> {
+  async destroy(via: Runner, storage: TenantStorage, names: readonly string[]): Promise<void> {
     const db = this.#db(storage);
-    for (const name of await this.#union(storage, names)) {
+    for (const name of await this.#union(via, storage, names)) {
       const collection = db.collection(name);
-      if (await isTombstone(collection)) continue;
-      await this.#drop(db, name);
-      await tombstone(collection, null);
+      if (await isTombstone(via, collection)) continue;
+      await this.#drop(via, db, name);
+      await tombstone(via, collection, null);
     }
   }
 
-  async remove(storage: TenantStorage): Promise<void> {
+  async remove(via: Runner, storage: TenantStorage): Promise<void> {
     const db = this.#db(storage);
-    for (const name of await this.#names(storage)) await this.#drop(db, name);
+    for (const name of await this.#names(via, storage)) await this.#drop(via, db, name);
   }
 
-  async sweep(tombstoned: TenantStorage, into: TenantStorage | null): Promise<StrayCount> {
+  async sweep(via: Runner, tombstoned: TenantStorage, into: TenantStorage | null): Promise<StrayCount> {
     const db = this.#db(tombstoned);
     const total: StrayCount = { found: 0, conflicts: 0 };
-    for (const name of await this.#names(tombstoned)) {
+    for (const name of await this.#names(via, tombstoned)) {
       const target = into ? this.#db(into).collection(counterpart(name, tombstoned, into)) : null;
-      addStrays(total, await moveDocuments(db.collection(name), target));
+      addStrays(total, await moveDocuments(via, db.collection(name), target));
     }
     return total;
   }
 
-  async #drop(db: Db, name: string): Promise<void> {
-    await executeExpecting('drop tenant collection', ServerCode.NamespaceNotFound, false, () =>
-      db.dropCollection(name),
+  async checkTombstones(via: Runner, tombstoned: TenantStorage): Promise<string[]> {
+    const db = this.#db(tombstoned);
+    const names = await this.#union(via, tombstoned, [tombstoned.collection]);
+    const broken: string[] = [];
+    for (const name of names) if (!(await isTombstone(via, db.collection(name)))) broken.push(name);
+    return broken;
+  }
+
+  async restoreTombstones(via: Runner, tombstoned: TenantStorage, names: readonly string[]): Promise<void> {
+    const db = this.#db(tombstoned);
+    for (const name of names) await tombstone(via, db.collection(name), null);
+  }
+
+  async strays(
+    via: Runner,
+    database: string,
+    known: ReadonlySet<string>,
+  ): Promise<Array<{ name: string; documents: number }>> {
+    const db = this.#client.db(database);
+    const all = await via.run('list tenant collections', (o) =>
+      db.listCollections({ name: { $regex: `^${COLLECTION_PREFIX}` } }, { ...o, nameOnly: true }).toArray(),
+    );
+    const found: Array<{ name: string; documents: number }> = [];
+    for (const { name } of all) {
+      if (!name.startsWith(COLLECTION_PREFIX) || known.has(name.split(NAME_SEPARATOR)[0] as string)) continue;
+      const documents = await via.run('count stray documents', (o) => db.collection(name).countDocuments({}, o));
+      found.push({ name, documents });
+    }
+    return found;
+  }
+
+  async dropStray(via: Runner, database: string, name: string): Promise<void> {
+    await this.#drop(via, this.#client.db(database), name);
+  }
+
+  async #drop(via: Runner, db: Db, name: string): Promise<void> {
+    await executeExpecting(
+      'drop tenant collection',
+      ServerCode.NamespaceNotFound,
+      false,
+      (o) => db.dropCollection(name, o),
+      via,
     );
   }
 
-  async #union(storage: TenantStorage, names: readonly string[]): Promise<string[]> {
-    return [...new Set([...names, ...(await this.#names(storage))])];
+  async #union(via: Runner, storage: TenantStorage, names: readonly string[]): Promise<string[]> {
+    return [...new Set([...names, ...(await this.#names(via, storage))])];
   }
 
   #db(storage: TenantStorage): Db {
@@ -148,11 +192,11 @@ class CollectionStorage implements StorageDriver {
   }
 
   /** The tenant's default collection and its named collections that exist now. */
-  async #names(storage: TenantStorage): Promise<string[]> {
+  async #names(via: Runner, storage: TenantStorage): Promise<string[]> {
     const base = storage.collection;
-    const all = await execute('list tenant collections', () =>
+    const all = await via.run('list tenant collections', (o) =>
       this.#db(storage)
-        .listCollections({ name: { $regex: `^${base}(${NAME_SEPARATOR}|$)` } }, { nameOnly: true })
+        .listCollections({ name: { $regex: `^${base}(${NAME_SEPARATOR}|$)` } }, { ...o, nameOnly: true })
         .toArray(),
     );
     return all.map((c) => c.name).filter((n) => n === base || n.startsWith(base + NAME_SEPARATOR));

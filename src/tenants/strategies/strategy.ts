@@ -1,4 +1,5 @@
 import type { Collection, Document, MongoClient } from 'mongodb';
+import type { Runner } from '../../internal/execute.js';
 import type { StorageKind, TenantStorage } from '../types.js';
 import type { StrayCount } from './tombstone.js';
 
@@ -21,7 +22,9 @@ export interface IsolationStrategy {
 
 /**
  * The physical side of a strategy. Every method is idempotent, so a crashed
- * operation can run it again. @internal
+ * operation can run it again, and every database call it makes goes through
+ * `via` (the operation's lease: checked, bounded by a deadline, reported).
+ * @internal
  */
 export interface StorageDriver {
   readonly kind: StorageKind;
@@ -32,22 +35,37 @@ export interface StorageDriver {
   /** The driver collection for a tenant (pure: no I/O). */
   collection<T extends Document>(storage: TenantStorage, name?: string): Collection<T>;
   /** Creates the tenant's storage. */
-  provision(storage: TenantStorage): Promise<void>;
+  provision(via: Runner, storage: TenantStorage): Promise<void>;
   /**
    * The physical names of the tenant's storage that exist now. Operations
    * journal this list before they move or destroy, so a retry after a crash
    * still knows names that no longer exist.
    */
-  inventory(storage: TenantStorage): Promise<string[]>;
+  inventory(via: Runner, storage: TenantStorage): Promise<string[]>;
   /** Moves the listed names (and any that exist now) to `to`, leaving tombstones behind. */
-  move(from: TenantStorage, to: TenantStorage, names: readonly string[]): Promise<void>;
+  move(via: Runner, from: TenantStorage, to: TenantStorage, names: readonly string[]): Promise<void>;
   /** Removes the listed names (and any that exist now), leaving tombstones behind. */
-  destroy(storage: TenantStorage, names: readonly string[]): Promise<void>;
+  destroy(via: Runner, storage: TenantStorage, names: readonly string[]): Promise<void>;
   /** Removes storage with no tombstones (undoing a create nobody saw). */
-  remove(storage: TenantStorage): Promise<void>;
+  remove(via: Runner, storage: TenantStorage): Promise<void>;
   /**
    * Deals with documents written through stale handles into tombstones:
    * moves them to `into`, or discards them when `into` is `null`.
    */
-  sweep(tombstoned: TenantStorage, into: TenantStorage | null): Promise<StrayCount>;
+  sweep(via: Runner, tombstoned: TenantStorage, into: TenantStorage | null): Promise<StrayCount>;
+  /**
+   * What is wrong with the tombstones under a retired or dropped key: names
+   * that should be tombstones and are not (for `doctor`).
+   */
+  checkTombstones(via: Runner, tombstoned: TenantStorage): Promise<string[]>;
+  /** Makes each of `names` under `tombstoned` a complete tombstone again (for `doctor`). */
+  restoreTombstones(via: Runner, tombstoned: TenantStorage, names: readonly string[]): Promise<void>;
+  /** Physical names in `database` that look like a tenant's but belong to no key in `known` (for `doctor`). */
+  strays(
+    via: Runner,
+    database: string,
+    known: ReadonlySet<string>,
+  ): Promise<Array<{ name: string; documents: number }>>;
+  /** Drops a collection no key owns (for `doctor`). */
+  dropStray(via: Runner, database: string, name: string): Promise<void>;
 }

@@ -14,7 +14,7 @@
  */
 import { BSON, type Collection } from 'mongodb';
 import { TenancyError } from '../../errors.js';
-import { execute, executeExpecting, ServerCode } from '../../internal/execute.js';
+import { executeExpecting, type Runner, ServerCode } from '../../internal/execute.js';
 
 /** `_id` of the marker document in a tombstone. */
 export const TOMBSTONE_ID = '__mongo_tenancy_tombstone__';
@@ -40,21 +40,30 @@ export interface StrayCount {
  * Documents that stale handles wrote in between go to `strays` (or are
  * discarded when it is `null`).
  */
-export async function tombstone(collection: Collection, strays: Collection | null): Promise<StrayCount> {
+export async function tombstone(via: Runner, collection: Collection, strays: Collection | null): Promise<StrayCount> {
   const marked = collection as unknown as AnyCollection;
   const total: StrayCount = { found: 0, conflicts: 0 };
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    addStrays(total, await moveDocuments(collection, strays));
+    addStrays(total, await moveDocuments(via, collection, strays));
     // With strays present, the unique index cannot be built (on MongoDB): move them and try again.
-    const indexed = await executeExpecting('create tombstone index', ServerCode.DuplicateKey, false, () =>
-      marked.createIndex({ [TOMBSTONE_FIELD]: 1 }, { unique: true, name: TOMBSTONE_INDEX }).then(() => true),
+    const indexed = await executeExpecting(
+      'create tombstone index',
+      ServerCode.DuplicateKey,
+      false,
+      (o) =>
+        marked.createIndex({ [TOMBSTONE_FIELD]: 1 }, { ...o, unique: true, name: TOMBSTONE_INDEX }).then(() => true),
+      via,
     );
     if (!indexed) continue;
-    const inserted = await executeExpecting('insert tombstone', ServerCode.DuplicateKey, DUPLICATE, () =>
-      marked.insertOne({ _id: TOMBSTONE_ID }),
+    const inserted = await executeExpecting(
+      'insert tombstone',
+      ServerCode.DuplicateKey,
+      DUPLICATE,
+      (o) => marked.insertOne({ _id: TOMBSTONE_ID }, o),
+      via,
     );
-    if (inserted !== DUPLICATE || (await hasMarker(marked))) {
-      addStrays(total, await moveDocuments(collection, strays));
+    if (inserted !== DUPLICATE || (await hasMarker(via, marked))) {
+      addStrays(total, await moveDocuments(via, collection, strays));
       return total;
     }
   }
@@ -70,18 +79,26 @@ export function addStrays(total: StrayCount, more: StrayCount): void {
 }
 
 /**
- * Whether `collection` is a tombstone: it carries the tombstone index. Read
- * from the index list, so the cost does not grow with the documents held.
+ * Whether `collection` is a complete tombstone: it carries the tombstone
+ * index and the marker. One made half-way (the index without the marker,
+ * after a crash) is not, so the operation that was making it finishes it.
  */
-export async function isTombstone(collection: Collection): Promise<boolean> {
-  const indexes = await executeExpecting('read tombstone', ServerCode.NamespaceNotFound, [], () =>
-    collection.indexes(),
+export async function isTombstone(via: Runner, collection: Collection): Promise<boolean> {
+  const indexes = await executeExpecting(
+    'read tombstone',
+    ServerCode.NamespaceNotFound,
+    [],
+    (o) => collection.indexes(o),
+    via,
   );
-  return indexes.some((index) => index.name === TOMBSTONE_INDEX);
+  return (
+    indexes.some((index) => index.name === TOMBSTONE_INDEX) &&
+    (await hasMarker(via, collection as unknown as AnyCollection))
+  );
 }
 
-async function hasMarker(collection: AnyCollection): Promise<boolean> {
-  return (await execute('read tombstone', () => collection.findOne({ _id: TOMBSTONE_ID }))) !== null;
+async function hasMarker(via: Runner, collection: AnyCollection): Promise<boolean> {
+  return (await via.run('read tombstone', (o) => collection.findOne({ _id: TOMBSTONE_ID }, o))) !== null;
 }
 
 /**
@@ -91,25 +108,29 @@ async function hasMarker(collection: AnyCollection): Promise<boolean> {
  * unique index there, is never written over a live one; it is discarded and
  * counted as a conflict. Safe to run again after a crash.
  */
-export async function moveDocuments(source: Collection, target: Collection | null): Promise<StrayCount> {
+export async function moveDocuments(via: Runner, source: Collection, target: Collection | null): Promise<StrayCount> {
   const from = source as unknown as AnyCollection;
-  const strays = await execute('read stray documents', () => from.find({ _id: { $ne: TOMBSTONE_ID } }).toArray());
+  const strays = await via.run('read stray documents', (o) => from.find({ _id: { $ne: TOMBSTONE_ID } }, o).toArray());
   let conflicts = 0;
   for (const doc of target ? strays : []) {
-    if (!(await insertOrMatch(target as unknown as AnyCollection, doc))) conflicts += 1;
+    if (!(await insertOrMatch(via, target as unknown as AnyCollection, doc))) conflicts += 1;
   }
   if (strays.length > 0) {
-    await execute('delete stray documents', () => from.deleteMany({ _id: { $in: strays.map((doc) => doc._id) } }));
+    await via.run('delete stray documents', (o) => from.deleteMany({ _id: { $in: strays.map((doc) => doc._id) } }, o));
   }
   return { found: strays.length, conflicts };
 }
 
 /** Inserts `doc`; `true` when it is in `target` afterwards (inserted now, or by an earlier attempt). */
-async function insertOrMatch(target: AnyCollection, doc: { _id: string }): Promise<boolean> {
-  const inserted = await executeExpecting('move stray document', ServerCode.DuplicateKey, false, () =>
-    target.insertOne(doc).then(() => true),
+async function insertOrMatch(via: Runner, target: AnyCollection, doc: { _id: string }): Promise<boolean> {
+  const inserted = await executeExpecting(
+    'move stray document',
+    ServerCode.DuplicateKey,
+    false,
+    (o) => target.insertOne(doc, o).then(() => true),
+    via,
   );
   if (inserted) return true;
-  const existing = await execute('read moved document', () => target.findOne({ _id: doc._id }));
+  const existing = await via.run('read moved document', (o) => target.findOne({ _id: doc._id }, o));
   return existing !== null && BSON.EJSON.stringify(existing) === BSON.EJSON.stringify(doc);
 }
