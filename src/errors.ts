@@ -15,7 +15,7 @@ export const ERROR_CODES = {
   INVALID_NAME: { status: 422, message: 'The organization name is invalid' },
   TENANT_EXISTS: { status: 409, message: 'An organization with this name already exists' },
   TENANT_NOT_FOUND: { status: 404, message: 'The organization does not exist' },
-  TENANT_UNAVAILABLE: { status: 409, message: 'The organization is being changed or removed' },
+  TENANT_UNAVAILABLE: { status: 503, message: 'The organization is being changed or removed' },
   CONFLICT: { status: 409, message: 'Another operation on this organization is in progress' },
   STORAGE: { status: 503, message: 'The database operation failed' },
   CLOSED: { status: 503, message: 'The service is closed' },
@@ -45,7 +45,11 @@ export interface ErrorDetails {
   operation?: string;
   /** A `STORAGE` error because the call passed its deadline: whether it took effect is unknown. */
   timedOut?: boolean;
-  /** Seconds until a `LOCKED` caller may try again. */
+  /**
+   * Seconds until a `LOCKED` caller may try again, or after which a
+   * `TENANT_UNAVAILABLE` organization caught mid-operation (creating,
+   * renaming, dropping) is worth asking for again.
+   */
   retryAfter?: number;
 }
 

@@ -24,7 +24,7 @@ export interface Problem {
   code: ErrorCode | 'INTERNAL';
   /** One entry per invalid field, for 422 responses. */
   errors?: Array<{ field: string; message: string }>;
-  /** Seconds to wait, for 429 responses (also sent as `Retry-After`). */
+  /** Seconds to wait, for 429 and retryable 503 responses (also sent as `Retry-After`). */
   retryAfter?: number;
 }
 
@@ -71,7 +71,9 @@ const GENERIC_DETAIL: Partial<Record<ErrorCode, string>> = {
 /**
  * The problem response for any error: a {@link TenancyError} keeps its code
  * and status; anything else is a 500 that reveals nothing (`expected: false`).
- * A 401 carries `WWW-Authenticate: Bearer`, a 429 `Retry-After`.
+ * A 401 carries `WWW-Authenticate: Bearer`; a 429 (`LOCKED`) and a retryable
+ * 503 (`TENANT_UNAVAILABLE` for an organization mid-operation) carry
+ * `Retry-After`, from the error's `details.retryAfter`.
  *
  * @example
  * ```ts

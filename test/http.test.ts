@@ -41,6 +41,19 @@ describe('toProblem', () => {
     expect(locked).toMatchObject({ status: 429, headers: { 'retry-after': '42' }, body: { retryAfter: 42 } });
   });
 
+  it('a TENANT_UNAVAILABLE mid-operation is a 503 with Retry-After; a suspended one is a 503 without', () => {
+    const busy = toProblem(new TenancyError('TENANT_UNAVAILABLE', undefined, { details: { retryAfter: 1 } }));
+    expect(busy).toMatchObject({
+      status: 503,
+      expected: true,
+      headers: { 'retry-after': '1' },
+      body: { status: 503, code: 'TENANT_UNAVAILABLE', retryAfter: 1 },
+    });
+    const suspended = toProblem(new TenancyError('TENANT_UNAVAILABLE'));
+    expect(suspended).toMatchObject({ status: 503, headers: {}, body: { code: 'TENANT_UNAVAILABLE' } });
+    expect(suspended.body).not.toHaveProperty('retryAfter');
+  });
+
   it('422s list one entry per invalid field', () => {
     const error = new TenancyError('INVALID_INPUT', 'bad', {
       details: {

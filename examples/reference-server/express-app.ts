@@ -25,7 +25,7 @@ export function expressApp(ctx: RouteContext, options: AppOptions = {}): Express
       const result = await run(
         route,
         { body: req.body, query: req.query },
-        { ...(auth ? { auth } : {}), clientKey: clientKey(req) },
+        { ...(auth ? { auth } : {}), clientKey: clientKey(req), authorization: req.headers.authorization },
         ctx,
       );
       res.status(route.status).json(result);

@@ -23,7 +23,11 @@ export function koaApp(ctx: RouteContext, options: AppOptions = {}): Koa {
       const result = await run(
         route,
         { body: (koa.request as { body?: unknown }).body, query: koa.query },
-        { ...(koa.state.auth ? { auth: koa.state.auth } : {}), clientKey: clientKey(koa.req) },
+        {
+          ...(koa.state.auth ? { auth: koa.state.auth } : {}),
+          clientKey: clientKey(koa.req),
+          authorization: koa.get('authorization'),
+        },
         ctx,
       );
       koa.status = route.status;

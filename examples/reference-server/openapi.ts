@@ -12,7 +12,7 @@ function operation(route: Route) {
   const required = new Set((input?.required as string[] | undefined) ?? []);
   return {
     summary: route.summary,
-    ...(route.secured ? { security: [{ bearer: [] }] } : {}),
+    ...(route.secured ? { security: [{ bearer: [] }] } : route.optionalAuth ? { security: [{}, { bearer: [] }] } : {}),
     ...(query
       ? {
           parameters: Object.entries(properties).map(([name, schema]) => ({

@@ -3,7 +3,15 @@
  * route reads, how it is validated, and what it does with the library.
  * The Express and Koa apps only mount this table.
  */
-import { type AuthContext, type AuthService, TenancyError, type Tenant, type TenantManager } from 'mongo-tenancy';
+import {
+  type AuthContext,
+  type AuthService,
+  bearerToken,
+  isTenancyError,
+  TenancyError,
+  type Tenant,
+  type TenantManager,
+} from 'mongo-tenancy';
 import type { z } from 'zod';
 import * as s from './schemas.js';
 
@@ -21,11 +29,23 @@ export interface Route {
   schema: z.ZodType;
   /** Whether a bearer token is required. */
   secured: boolean;
+  /** Whether a bearer token is read when there is one (for routes that show more to their own organization). */
+  optionalAuth?: true;
   status: number;
   response: z.ZodType;
   /** Statuses this route can answer with a problem. */
   problems: number[];
-  handle(input: never, request: { auth?: AuthContext; clientKey?: string }, ctx: RouteContext): Promise<unknown>;
+  handle(input: never, request: RouteRequest, ctx: RouteContext): Promise<unknown>;
+}
+
+/** What a route reads from the request besides its input. */
+export interface RouteRequest {
+  /** The verified token, on secured routes. */
+  auth?: AuthContext;
+  /** The client's address, for the login and registration throttles. */
+  clientKey?: string;
+  /** The `Authorization` header, read by routes with `optionalAuth`. */
+  authorization?: string | undefined;
 }
 
 function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
@@ -38,8 +58,9 @@ function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
   throw new TenancyError('INVALID_INPUT', 'The request is invalid', { details: { field: issues[0]?.path, issues } });
 }
 
-async function metadata(tenant: Tenant, auth: AuthService): Promise<z.infer<typeof s.OrgMetadata>> {
-  const admin = tenant.adminId ? await auth.getAdmin(tenant.adminId) : null;
+/** The organization's metadata; the admin's email only for a caller entitled to it (`showEmail`). */
+async function metadata(tenant: Tenant, auth: AuthService, showEmail: boolean): Promise<z.infer<typeof s.OrgMetadata>> {
+  const admin = showEmail && tenant.adminId ? await auth.getAdmin(tenant.adminId) : null;
   return {
     organization_id: tenant.id,
     organization_name: tenant.name,
@@ -49,6 +70,18 @@ async function metadata(tenant: Tenant, auth: AuthService): Promise<z.infer<type
     created_at: tenant.createdAt.toISOString(),
     updated_at: tenant.updatedAt.toISOString(),
   };
+}
+
+/** The organization of an optional bearer token; `null` without a token or with one that does not verify now. */
+async function viewerTenantId(request: RouteRequest, auth: AuthService): Promise<string | null> {
+  const token = bearerToken(request.authorization);
+  if (!token) return null;
+  try {
+    return (await auth.verify(token)).tenantId;
+  } catch (error) {
+    if (isTenancyError(error, 'TOKEN_INVALID', 'TOKEN_EXPIRED', 'TOKEN_REVOKED', 'TENANT_UNAVAILABLE')) return null;
+    throw error;
+  }
 }
 
 export const routes: Route[] = [
@@ -61,30 +94,32 @@ export const routes: Route[] = [
     secured: false,
     status: 201,
     response: s.OrgMetadata,
-    problems: [409, 413, 422],
-    async handle(input: z.infer<typeof s.CreateOrgBody>, _req, { auth }) {
-      const { tenant } = await auth.registerOrganization({
-        name: input.organization_name,
-        email: input.email,
-        password: input.password,
-      });
-      return metadata(tenant, auth);
+    problems: [409, 413, 422, 429],
+    async handle(input: z.infer<typeof s.CreateOrgBody>, req, { auth }) {
+      // EMAIL_TAKEN answers count against the client, as failed logins do.
+      const { tenant } = await auth.registerOrganization(
+        { name: input.organization_name, email: input.email, password: input.password },
+        req.clientKey ? { clientKey: req.clientKey } : {},
+      );
+      return metadata(tenant, auth, true);
     },
   },
   {
     method: 'get',
     path: '/org/get',
-    summary: 'Get an organization by name',
+    summary: "Get an organization by name (the admin's email only with a token of that organization)",
     input: 'query',
     schema: s.GetOrgQuery,
     secured: false,
+    optionalAuth: true,
     status: 200,
     response: s.OrgMetadata,
     problems: [404, 422],
-    async handle(input: z.infer<typeof s.GetOrgQuery>, _req, { tenants, auth }) {
+    async handle(input: z.infer<typeof s.GetOrgQuery>, req, { tenants, auth }) {
+      // By name only: an id given as the name is just a name.
       const tenant = await tenants.get({ name: input.organization_name });
       if (!tenant) throw new TenancyError('TENANT_NOT_FOUND');
-      return metadata(tenant, auth);
+      return metadata(tenant, auth, (await viewerTenantId(req, auth)) === tenant.id);
     },
   },
   {
@@ -96,7 +131,7 @@ export const routes: Route[] = [
     secured: false,
     status: 200,
     response: s.TokenResponse,
-    problems: [401, 413, 422, 429],
+    problems: [401, 413, 422, 429, 503],
     async handle(input: z.infer<typeof s.LoginBody>, req, { auth }) {
       const result = await auth.login({
         email: input.email,
@@ -113,22 +148,21 @@ export const routes: Route[] = [
   {
     method: 'put',
     path: '/org/update',
-    summary: "Rename the token's organization (and its storage); change the admin's email or password",
+    summary: "Rename the token's organization (and its storage); change the admin's email or password; all or nothing",
     input: 'body',
     schema: s.UpdateOrgBody,
     secured: true,
     status: 200,
     response: s.OrgMetadata,
-    problems: [401, 404, 409, 413, 422],
-    async handle(input: z.infer<typeof s.UpdateOrgBody>, req, { tenants, auth }) {
-      const ctx = req.auth as AuthContext;
-      if (input.password !== undefined) auth.checkPassword(input.password);
-      const own = await auth.authorize(ctx, { id: ctx.tenantId });
-      const renamed =
-        own.name === input.organization_name ? own : await tenants.rename(own.id, input.organization_name);
-      if (input.email !== undefined) await auth.changeEmail(ctx.adminId, input.email);
-      if (input.password !== undefined) await auth.changePassword(ctx.adminId, input.password);
-      return metadata(renamed, auth);
+    problems: [401, 404, 409, 413, 422, 503],
+    async handle(input: z.infer<typeof s.UpdateOrgBody>, req, { auth }) {
+      // All or nothing: a 409 or 422 leaves the name, the storage, the email and the password as they were.
+      const { tenant } = await auth.updateOrganization(req.auth as AuthContext, {
+        name: input.organization_name,
+        ...(input.email === undefined ? {} : { email: input.email }),
+        ...(input.password === undefined ? {} : { password: input.password }),
+      });
+      return metadata(tenant, auth, true);
     },
   },
   {
@@ -140,7 +174,7 @@ export const routes: Route[] = [
     secured: true,
     status: 200,
     response: s.DeletedResponse,
-    problems: [401, 403, 404, 422],
+    problems: [401, 403, 404, 409, 422, 503],
     async handle(input: z.infer<typeof s.DeleteOrgInput>, req, { auth }) {
       const tenant = await auth.authorize(req.auth as AuthContext, { name: input.organization_name });
       await auth.deleteOrganization(tenant.id);
@@ -164,12 +198,7 @@ export const routes: Route[] = [
 ];
 
 /** Validates a route's input and runs it. */
-export function run(
-  route: Route,
-  raw: { body: unknown; query: unknown },
-  req: { auth?: AuthContext; clientKey?: string },
-  ctx: RouteContext,
-) {
+export function run(route: Route, raw: { body: unknown; query: unknown }, req: RouteRequest, ctx: RouteContext) {
   const source =
     route.input === 'body'
       ? raw.body

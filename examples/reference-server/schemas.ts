@@ -26,7 +26,10 @@ export const OrgMetadata = z.object({
   organization_name: z.string(),
   collection_name: z.string(),
   database_name: z.string(),
-  admin_email: z.string().nullable(),
+  admin_email: z
+    .string()
+    .nullable()
+    .describe("The admin's email: only for a caller holding a token of this organization, else null"),
   created_at: z.string().describe('ISO 8601'),
   updated_at: z.string().describe('ISO 8601'),
 });

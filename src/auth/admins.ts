@@ -140,13 +140,50 @@ export class AdminStore {
     if (admin.email === email) return admin;
     await this.#claim(email, admin._id, admin.tenantId, now);
     const updated = await this.update(admin._id, { email }, true, now);
-    await execute('release email', () => this.#emails.deleteOne({ _id: admin.email, adminId: admin._id }));
+    await this.release(admin.email, admin._id);
     return updated;
+  }
+
+  /**
+   * Claims `email` for the admin without changing the admin: the first step
+   * of a change that must be refusable before anything else happens. A
+   * reservation never committed is freed by {@link AdminStore.release}, or
+   * taken back as stale ten minutes later.
+   *
+   * @throws {@link TenancyError} `EMAIL_TAKEN`.
+   */
+  reserve(email: string, admin: AdminDocument, now: Date): Promise<void> {
+    return this.#claim(email, admin._id, admin.tenantId, now);
+  }
+
+  /** Frees the admin's claim of `email` (never another admin's). */
+  async release(email: string, adminId: ObjectId): Promise<void> {
+    await execute('release email', () => this.#emails.deleteOne({ _id: email, adminId }));
+  }
+
+  /**
+   * Sets a reserved email and/or a new password hash in one update, with one
+   * revocation, if the admin still has the email it had when read; `null`
+   * when it is gone or changed meanwhile. The old email's claim stays: the
+   * caller releases it once the change is final.
+   */
+  commit(
+    admin: AdminDocument,
+    changes: { email?: string; passwordHash?: string },
+    now: Date,
+  ): Promise<AdminDocument | null> {
+    return execute('update admin', () =>
+      this.#admins.findOneAndUpdate(
+        { _id: admin._id, email: admin.email },
+        { $set: { ...changes, tokenVersion: randomInt(1, 2 ** 47), updatedAt: now } },
+        { returnDocument: 'after' },
+      ),
+    );
   }
 
   async delete(admin: AdminDocument): Promise<void> {
     await execute('delete admin', () => this.#admins.deleteOne({ _id: admin._id }));
-    await execute('release email', () => this.#emails.deleteOne({ _id: admin.email, adminId: admin._id }));
+    await this.release(admin.email, admin._id);
   }
 
   async #claim(email: string, adminId: ObjectId, tenantId: ObjectId, now: Date): Promise<void> {

@@ -1,18 +1,29 @@
 /**
  * The AuthService: organization admins, passwords, access tokens, and the
- * one-call guard that keeps an admin inside their own organization.
+ * one-call guard that keeps an admin inside their own organization. Its
+ * options live in options.ts, verification and its caches in verifier.ts,
+ * the all-or-nothing organization update in update-organization.ts.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ObjectId } from 'mongodb';
-import { z } from 'zod';
-import { TenancyError } from '../errors.js';
-import { type Clock, systemClock } from '../internal/clock.js';
+import { isTenancyError, TenancyError } from '../errors.js';
+import type { Clock } from '../internal/clock.js';
 import { isHexId } from '../internal/ids.js';
 import { validate } from '../internal/validate.js';
 import type { TenantRef } from '../tenants/refs.js';
 import { createWithinJournal, type TenantManager } from '../tenants/tenant-manager.js';
 import type { Tenant } from '../tenants/types.js';
-import { ADMIN_ROLES, type Admin, type AdminDocument, type AdminRole, AdminStore, toAdmin } from './admins.js';
+import { type Admin, type AdminDocument, type AdminRole, AdminStore, toAdmin } from './admins.js';
+import {
+  type AuthServiceOptions,
+  adminSchema,
+  EMAIL,
+  loginSchema,
+  optionsSchema,
+  registerOptionsSchema,
+  registerSchema,
+  updateSchema,
+} from './options.js';
 import {
   BCRYPT_MAX_BYTES,
   bcryptHasher,
@@ -20,45 +31,13 @@ import {
   type PasswordHasher,
   type PasswordRules,
 } from './passwords.js';
-import { LoginThrottle } from './throttle.js';
-import { KeyRing, type TokenKey, type VerifiedPayload } from './tokens.js';
+import { type AttemptTicket, LoginThrottle } from './throttle.js';
+import { KeyRing } from './tokens.js';
+import { activeTenant, updateOrganization } from './update-organization.js';
+import { type AuthContext, isTransitional, TokenVerifier, tenantInTransition } from './verifier.js';
 
-/** Options of {@link AuthService}. */
-export interface AuthServiceOptions {
-  /** The TenantManager whose organizations the admins belong to; its master database holds the admins. */
-  tenants: TenantManager;
-  tokens: {
-    /** The key ring, oldest first: the last key that can sign signs, every listed key verifies. */
-    keys: TokenKey[];
-    /** `iss` of issued tokens, checked on verify. Default `mongo-tenancy`. */
-    issuer?: string;
-    /** `aud` of issued tokens, checked on verify. Default `mongo-tenancy`. */
-    audience?: string;
-    /** Token lifetime in seconds. Default 1,800 (the original's 30 minutes). */
-    ttlSeconds?: number;
-    /** Clock skew allowed on `exp`, `nbf` and `iat`, 0 to 60 seconds. Default 5. */
-    clockToleranceSeconds?: number;
-    /** How long a verified admin's token version and status are cached, in ms (0 to 60,000). Default 5,000: the longest a revoked token still verifies. */
-    revocationCacheMs?: number;
-  };
-  /** How passwords are hashed. Default {@link bcryptHasher}`()`: bcryptjs, cost 12, in worker threads. */
-  hasher?: PasswordHasher;
-  /** Password length rules. Default 8 to 128 characters (and at most 72 bytes). */
-  passwordRules?: Partial<PasswordRules>;
-  /** Failed logins allowed per email and per client key within the window. Default 5 in 15 minutes. */
-  throttle?: { maxFailures?: number; windowMs?: number };
-  /** The clock for tokens and throttling. Default: the system clock. */
-  clock?: Clock;
-}
-
-/** What {@link AuthService.verify} returns for a valid token. */
-export interface AuthContext {
-  readonly adminId: string;
-  readonly tenantId: string;
-  readonly role: AdminRole;
-  readonly expiresAt: Date;
-  readonly tokenId: string;
-}
+export type { AuthServiceOptions } from './options.js';
+export type { AuthContext } from './verifier.js';
 
 /** What {@link AuthService.login} returns. */
 export interface LoginResult {
@@ -69,89 +48,9 @@ export interface LoginResult {
   readonly tenant: Tenant;
 }
 
-const isFunction = (v: unknown) => typeof v === 'function';
-const optionsSchema = z
-  .object({
-    tenants: z.custom<TenantManager>(
-      (v) => isFunction((v as TenantManager | null)?.get) && !!(v as TenantManager).master,
-      'a TenantManager',
-    ),
-    tokens: z
-      .object({
-        keys: z.array(z.custom<TokenKey>((v) => typeof v === 'object' && v !== null, 'a key')).min(1),
-        issuer: z.string().min(1).max(256).default('mongo-tenancy'),
-        audience: z.string().min(1).max(256).default('mongo-tenancy'),
-        ttlSeconds: z.number().int().min(30).max(86_400).default(1_800),
-        clockToleranceSeconds: z.number().int().min(0).max(60).default(5),
-        revocationCacheMs: z.number().int().min(0).max(60_000).default(5_000),
-      })
-      .strict(),
-    hasher: z
-      .custom<PasswordHasher>(
-        (v) => isFunction((v as PasswordHasher | null)?.hash) && isFunction((v as PasswordHasher).verify),
-        'a PasswordHasher',
-      )
-      .optional(),
-    passwordRules: z
-      .object({
-        minLength: z.number().int().min(8).max(128).default(8),
-        maxLength: z.number().int().min(8).max(128).default(128),
-      })
-      .strict()
-      .refine((r) => r.minLength <= r.maxLength, 'minLength must not exceed maxLength')
-      .default({ minLength: 8, maxLength: 128 }),
-    throttle: z
-      .object({
-        maxFailures: z.number().int().min(1).max(1_000).default(5),
-        windowMs: z
-          .number()
-          .int()
-          .min(1_000)
-          .max(86_400_000)
-          .default(15 * 60_000),
-      })
-      .strict()
-      .default({ maxFailures: 5, windowMs: 15 * 60_000 }),
-    clock: z.custom<Clock>(isFunction, 'a function returning a Date').default(() => systemClock),
-  })
-  .strict();
-
-const EMAIL = z
-  .string()
-  .max(254)
-  .transform((v) => v.normalize('NFC').trim().toLowerCase())
-  .pipe(z.email({ message: 'an email address' }));
-const registerSchema = z.object({ name: z.string(), email: EMAIL, password: z.string() }).strict();
-const adminSchema = z
-  .object({ email: EMAIL, password: z.string(), role: z.enum(ADMIN_ROLES).default('admin') })
-  .strict();
-const loginSchema = z
-  .object({
-    email: z.string().max(1_024),
-    password: z.string().max(4_096),
-    clientKey: z.string().min(1).max(256).optional(),
-  })
-  .strict();
-/** The most verified tokens kept in memory. */
-const MAX_VERIFIED_TOKENS = 10_000;
-
-/** What verify needs to know about an admin, cached for `revocationCacheMs`; `null` when the admin is gone. */
-interface AdminState {
-  tenantId: string;
-  role: AdminRole;
-  version: number;
-  active: boolean;
-}
-
-interface VerifiedEntry {
-  payload: VerifiedPayload;
-  until: number;
-}
-
-interface CachedState<T> {
-  state: T | null;
-  until: number;
-}
+const NO_ATTEMPT: AttemptTicket = { ids: [], retryAfter: 0 };
+const locked = (retryAfter: number) => new TenancyError('LOCKED', undefined, { details: { retryAfter } });
+const ignore = () => undefined;
 
 /**
  * Organization admins with bcrypt-hashed passwords, logins that issue JWTs
@@ -171,24 +70,12 @@ export class AuthService implements AsyncDisposable {
   readonly #tenants: TenantManager;
   readonly #admins: AdminStore;
   readonly #throttle: LoginThrottle;
+  readonly #signups: LoginThrottle;
   readonly #ring: KeyRing;
+  readonly #verifier: TokenVerifier;
   readonly #hasher: PasswordHasher;
   readonly #rules: PasswordRules;
   readonly #clock: Clock;
-  readonly #cacheMs: number;
-  readonly #cache = new Map<string, CachedState<AdminState>>();
-  readonly #tenantCache = new Map<string, CachedState<boolean>>();
-  /**
-   * Tokens whose signature and claims verified, by the exact token string,
-   * for at most `revocationCacheMs` and never past their `exp`: the same
-   * bytes verify the same way, so a hit skips the signature check. The
-   * revocation checks still run on every call. Bounded by two generations:
-   * when the current one is full it becomes the previous one and the older
-   * entries go, all at once (evicting one by one from a Map's front costs
-   * more and more as deleted slots pile up).
-   */
-  #verified = new Map<string, VerifiedEntry>();
-  #verifiedBefore = new Map<string, VerifiedEntry>();
   #dummyHash: Promise<string> | undefined;
   #ready: Promise<void> | undefined;
   #closed = false;
@@ -199,10 +86,17 @@ export class AuthService implements AsyncDisposable {
     this.#ring = new KeyRing(o.tokens.keys, o.tokens);
     this.#admins = new AdminStore(o.tenants.master);
     this.#throttle = new LoginThrottle(o.tenants.master, o.throttle);
+    this.#signups = new LoginThrottle(o.tenants.master, o.registrationThrottle);
     this.#hasher = o.hasher ?? bcryptHasher();
     this.#rules = o.passwordRules;
     this.#clock = o.clock;
-    this.#cacheMs = o.tokens.revocationCacheMs;
+    this.#verifier = new TokenVerifier({
+      ring: this.#ring,
+      admins: this.#admins,
+      tenants: o.tenants,
+      clock: o.clock,
+      cacheMs: o.tokens.revocationCacheMs,
+    });
   }
 
   /**
@@ -235,26 +129,100 @@ export class AuthService implements AsyncDisposable {
    * nothing: if the admin cannot be created, or the process dies half-way,
    * no organization is left behind.
    *
+   * `EMAIL_TAKEN` tells the caller that an email is registered, so with a
+   * `clientKey` (the client's IP address, say) those answers count against
+   * the client as failed logins do: after `registrationThrottle.maxFailures`
+   * of them in the window (default 20 in 15 minutes), the client's
+   * registrations get `LOCKED` with `details.retryAfter` in seconds, whatever
+   * the email. Successful registrations and every other refusal do not count.
+   *
    * @example
    * ```ts
-   * const { tenant, admin } = await auth.registerOrganization({ name: 'Acme Corp', email: 'ada@acme.test', password: 'correct horse battery' });
+   * const { tenant, admin } = await auth.registerOrganization(
+   *   { name: 'Acme Corp', email: 'ada@acme.test', password: 'correct horse battery' },
+   *   { clientKey: req.ip },
+   * );
    * ```
-   * @throws {@link TenancyError} `INVALID_INPUT`, `INVALID_NAME`, `WEAK_PASSWORD`, `TENANT_EXISTS`, `EMAIL_TAKEN`, `STORAGE`.
+   * @throws {@link TenancyError} `INVALID_INPUT`, `INVALID_NAME`, `WEAK_PASSWORD`, `TENANT_EXISTS`, `EMAIL_TAKEN`, `LOCKED`, `STORAGE`.
    */
-  async registerOrganization(input: {
-    name: string;
-    email: string;
-    password: string;
-  }): Promise<{ tenant: Tenant; admin: Admin }> {
+  async registerOrganization(
+    input: { name: string; email: string; password: string },
+    options: { clientKey?: string } = {},
+  ): Promise<{ tenant: Tenant; admin: Admin }> {
     await this.init();
     const { name, email, password } = validate(registerSchema, input, 'INVALID_INPUT', 'registration');
-    const passwordHash = await this.#hasher.hash(normalizePassword(password, this.#rules));
-    let admin: AdminDocument | undefined;
-    const tenant = await createWithinJournal(this.#tenants, { name }, async (doc) => {
-      admin = await this.#admins.insert({ tenantId: doc._id, email, passwordHash, role: 'owner' }, this.#clock());
-      return { adminId: admin._id.toHexString() };
-    });
-    return { tenant, admin: toAdmin(admin as AdminDocument) };
+    const { clientKey } = validate(registerOptionsSchema, options ?? {}, 'INVALID_INPUT', 'registration options');
+    const normalized = normalizePassword(password, this.#rules);
+    const keys = clientKey ? [`signup:${clientKey}`] : [];
+    const now = this.#clock();
+    // Recorded before the work, as a login is, so concurrent probes count against each other.
+    const ticket = keys.length > 0 ? await this.#signups.begin(keys, now) : NO_ATTEMPT;
+    if (ticket.retryAfter > 0) throw locked(ticket.retryAfter);
+    try {
+      const passwordHash = await this.#hasher.hash(normalized);
+      let admin: AdminDocument | undefined;
+      const tenant = await createWithinJournal(this.#tenants, { name }, async (doc) => {
+        admin = await this.#admins.insert({ tenantId: doc._id, email, passwordHash, role: 'owner' }, this.#clock());
+        return { adminId: admin._id.toHexString() };
+      });
+      await this.#signups.withdraw(ticket).catch(ignore);
+      return { tenant, admin: toAdmin(admin as AdminDocument) };
+    } catch (error) {
+      if (isTenancyError(error, 'EMAIL_TAKEN')) await this.#signups.fail(keys, now).catch(ignore);
+      else await this.#signups.withdraw(ticket).catch(ignore);
+      throw error;
+    }
+  }
+
+  /**
+   * Renames an admin's organization and changes the admin's email and
+   * password, all or nothing. Everything that can be refused is refused
+   * before anything changes: the password rules, the name rules and a name
+   * another organization holds, the email's format, then the new email
+   * (claimed first), then the rename itself; each leaves the name, the
+   * storage, the email and the password as they were. Then the email and the
+   * password hash change in one update, which revokes the admin's older
+   * tokens once (a rename alone revokes nothing). Give the admin's
+   * {@link AuthContext} (its organization must be the admin's) or id.
+   *
+   * If that last update fails (a storage failure, or the admin deleted
+   * meanwhile), the organization is renamed back and the email freed, best
+   * effort: the old name may have been taken in between, and with
+   * `collectionPerTenant({ renameStorage: true })` the storage moves back,
+   * every document kept, but under a new physical name when the old one still
+   * holds tombstones (until `purgeTombstones`). A process that dies after the rename leaves the rename
+   * done and the admin unchanged; the reserved email can be claimed again ten minutes later.
+   *
+   * @example
+   * ```ts
+   * const { tenant, admin } = await auth.updateOrganization(ctx, {
+   *   name: 'Acme Industries',
+   *   email: 'ada@industries.test',
+   *   password: 'a brand new passphrase',
+   * });
+   * ```
+   * @throws {@link TenancyError} `INVALID_INPUT`, `INVALID_NAME`, `WEAK_PASSWORD`, `ADMIN_NOT_FOUND`, `FORBIDDEN`,
+   * `TENANT_NOT_FOUND`, `TENANT_UNAVAILABLE`, `TENANT_EXISTS`, `EMAIL_TAKEN`, `CONFLICT`, `STORAGE`.
+   */
+  async updateOrganization(
+    who: Pick<AuthContext, 'adminId' | 'tenantId'> | string,
+    changes: { name?: string; email?: string; password?: string },
+  ): Promise<{ tenant: Tenant; admin: Admin }> {
+    const input = validate(updateSchema, changes ?? {}, 'INVALID_INPUT', 'organization changes');
+    const admin = await this.#admin(typeof who === 'string' ? who : who?.adminId);
+    if (typeof who !== 'string' && who.tenantId !== admin.tenantId.toHexString()) {
+      throw new TenancyError('FORBIDDEN');
+    }
+    const deps = {
+      tenants: this.#tenants,
+      admins: this.#admins,
+      hasher: this.#hasher,
+      rules: this.#rules,
+      clock: this.#clock,
+    };
+    const result = await updateOrganization(deps, admin, input);
+    this.#verifier.forgetAdmin(admin._id.toHexString());
+    return { tenant: result.tenant, admin: toAdmin(result.admin) };
   }
 
   /**
@@ -264,7 +232,7 @@ export class AuthService implements AsyncDisposable {
    * ```ts
    * await auth.createAdmin(tenant.id, { email: 'bob@acme.test', password: 'another long password' });
    * ```
-   * @throws {@link TenancyError} `TENANT_NOT_FOUND`, `INVALID_INPUT`, `WEAK_PASSWORD`, `EMAIL_TAKEN`, `STORAGE`.
+   * @throws {@link TenancyError} `TENANT_NOT_FOUND`, `TENANT_UNAVAILABLE`, `INVALID_INPUT`, `WEAK_PASSWORD`, `EMAIL_TAKEN`, `STORAGE`.
    */
   async createAdmin(tenantId: string, input: { email: string; password: string; role?: AdminRole }): Promise<Admin> {
     const tenant = await this.#activeTenant(tenantId);
@@ -289,7 +257,7 @@ export class AuthService implements AsyncDisposable {
    * ```ts
    * const admins = await auth.listAdmins(tenant.id);
    * ```
-   * @throws {@link TenancyError} `TENANT_NOT_FOUND`, `STORAGE`.
+   * @throws {@link TenancyError} `TENANT_NOT_FOUND`, `TENANT_UNAVAILABLE`, `STORAGE`.
    */
   async listAdmins(tenantId: string): Promise<Admin[]> {
     const tenant = await this.#activeTenant(tenantId);
@@ -310,10 +278,7 @@ export class AuthService implements AsyncDisposable {
    */
   async deleteOrganization(tenantId: string): Promise<boolean> {
     const dropped = await this.#tenants.drop({ id: tenantId });
-    this.#tenantCache.delete(tenantId);
-    for (const [adminId, cached] of this.#cache) {
-      if (cached.state?.tenantId === tenantId) this.#cache.delete(adminId);
-    }
+    this.#verifier.forgetTenant(tenantId);
     return dropped;
   }
 
@@ -417,22 +382,25 @@ export class AuthService implements AsyncDisposable {
   async deleteAdmin(adminId: string): Promise<void> {
     const admin = await this.#admin(adminId);
     await this.#admins.delete(admin);
-    this.#cache.delete(adminId);
+    this.#verifier.forgetAdmin(adminId);
   }
 
   /**
    * Signs an admin in. A wrong password, an unknown email, a deactivated
-   * admin and an organization that is gone all give `INVALID_CREDENTIALS`
-   * after the same work (one bcrypt comparison at the configured cost).
-   * After too many failures for the email or the `clientKey` (an IP
-   * address, say), `LOCKED` with `details.retryAfter` in seconds, even with
-   * the right password, until the window closes.
+   * admin and an organization that is gone or suspended all give
+   * `INVALID_CREDENTIALS` after the same work (one bcrypt comparison at the
+   * configured cost). After too many failures for the email or the
+   * `clientKey` (an IP address, say), `LOCKED` with `details.retryAfter` in
+   * seconds, even with the right password, until the window closes. The
+   * right password for an organization mid-operation (being created, renamed
+   * or dropped) gives `TENANT_UNAVAILABLE` with `details.retryAfter` in
+   * seconds, and the attempt does not count as a failure.
    *
    * @example
    * ```ts
    * const { token, expiresAt } = await auth.login({ email: 'ada@acme.test', password: 'correct horse battery', clientKey: req.ip });
    * ```
-   * @throws {@link TenancyError} `INVALID_INPUT`, `INVALID_CREDENTIALS`, `LOCKED`, `STORAGE`.
+   * @throws {@link TenancyError} `INVALID_INPUT`, `INVALID_CREDENTIALS`, `LOCKED`, `TENANT_UNAVAILABLE`, `STORAGE`.
    */
   async login(input: { email: string; password: string; clientKey?: string }): Promise<LoginResult> {
     await this.init();
@@ -450,13 +418,17 @@ export class AuthService implements AsyncDisposable {
     const now = this.#clock();
     // The attempt is recorded before the password is checked, so concurrent guesses count against each other.
     const ticket = await this.#throttle.begin(keys, now);
-    if (ticket.retryAfter > 0)
-      throw new TenancyError('LOCKED', undefined, { details: { retryAfter: ticket.retryAfter } });
+    if (ticket.retryAfter > 0) throw locked(ticket.retryAfter);
 
     const admin = await this.#admins.findByEmail(email);
     const usable = admin?.active === true && possible;
     const matches = (await this.#hasher.verify(password, usable ? admin.passwordHash : await this.#dummy())) && usable;
     const tenant = usable && matches ? await this.#tenants.get({ id: admin.tenantId.toHexString() }) : null;
+    if (tenant && isTransitional(tenant.status)) {
+      // The right password, at the wrong moment: not a failure, and worth retrying.
+      await this.#throttle.withdraw(ticket);
+      throw tenantInTransition();
+    }
     if (!admin || !tenant || tenant.status !== 'active') {
       await this.#throttle.fail(keys, now);
       throw new TenancyError('INVALID_CREDENTIALS');
@@ -473,33 +445,19 @@ export class AuthService implements AsyncDisposable {
    * Verifies an access token: signature with the ring's own keys and
    * algorithms only, `typ`, `iss`, `aud`, `exp`, `iat`, then whether the
    * admin still exists, is active, belongs to the token's organization and
-   * has not revoked it (cached for `revocationCacheMs`).
+   * has not revoked it, and whether the organization is active (each cached
+   * for `revocationCacheMs`). An organization mid-operation (being created,
+   * renamed or dropped) gives `TENANT_UNAVAILABLE` with `details.retryAfter`,
+   * cached by nothing: the token verifies again as soon as the operation ends.
    *
    * @example
    * ```ts
    * const { tenantId, adminId } = await auth.verify(bearerToken);
    * ```
-   * @throws {@link TenancyError} `TOKEN_INVALID`, `TOKEN_EXPIRED`, `TOKEN_REVOKED`, `STORAGE`.
+   * @throws {@link TenancyError} `TOKEN_INVALID`, `TOKEN_EXPIRED`, `TOKEN_REVOKED`, `TENANT_UNAVAILABLE`, `STORAGE`.
    */
-  async verify(token: string): Promise<AuthContext> {
-    const now = this.#clock();
-    const payload = this.#verifiedCopy(token, now) ?? (await this.#verifyFresh(token, now));
-    const cachedAdmin = this.#peek(this.#cache, payload.sub, now);
-    const admin = cachedAdmin !== undefined ? cachedAdmin : await this.#adminState(payload.sub, now);
-    if (!admin?.active || admin.tenantId !== payload.org || admin.version !== payload.ver) {
-      throw new TenancyError('TOKEN_REVOKED');
-    }
-    const cachedTenant = this.#peek(this.#tenantCache, payload.org, now);
-    const tenantActive =
-      cachedTenant !== undefined ? cachedTenant === true : await this.#tenantActive(payload.org, now);
-    if (!tenantActive) throw new TenancyError('TOKEN_REVOKED');
-    return Object.freeze({
-      adminId: payload.sub,
-      tenantId: payload.org,
-      role: admin.role,
-      expiresAt: new Date(payload.exp * 1000),
-      tokenId: payload.jti,
-    });
+  verify(token: string): Promise<AuthContext> {
+    return this.#verifier.verify(token);
   }
 
   /**
@@ -558,62 +516,7 @@ export class AuthService implements AsyncDisposable {
     return this.#dummyHash;
   }
 
-  #adminState(adminId: string, now: Date): Promise<AdminState | null> {
-    return this.#cached(this.#cache, adminId, now, async () => {
-      const doc = await this.#admins.findById(ObjectId.createFromHexString(adminId));
-      return (
-        doc && { tenantId: doc.tenantId.toHexString(), role: doc.role, version: doc.tokenVersion, active: doc.active }
-      );
-    });
-  }
-
-  async #tenantActive(tenantId: string, now: Date): Promise<boolean> {
-    const active = await this.#cached(this.#tenantCache, tenantId, now, async () => {
-      return (await this.#tenants.get({ id: tenantId }))?.status === 'active';
-    });
-    return active === true;
-  }
-
-  #verifiedCopy(token: string, now: Date): VerifiedPayload | undefined {
-    if (typeof token !== 'string') return undefined;
-    const hit = this.#verified.get(token) ?? this.#verifiedBefore.get(token);
-    return hit && hit.until > now.getTime() ? hit.payload : undefined;
-  }
-
-  async #verifyFresh(token: string, now: Date): Promise<VerifiedPayload> {
-    const payload = await this.#ring.verify(token, now, this.#clock === systemClock);
-    const until = Math.min(now.getTime() + this.#cacheMs, payload.exp * 1000);
-    if (this.#cacheMs > 0 && until > now.getTime()) {
-      if (this.#verified.size >= MAX_VERIFIED_TOKENS / 2) {
-        this.#verifiedBefore = this.#verified;
-        this.#verified = new Map();
-      }
-      this.#verified.set(token, { payload, until });
-    }
-    return payload;
-  }
-
-  /** A live cache entry (`null` caches "gone"), or `undefined` on a miss: the hot path awaits nothing. */
-  #peek<T>(cache: Map<string, CachedState<T>>, key: string, now: Date): T | null | undefined {
-    const hit = cache.get(key);
-    return hit && hit.until > now.getTime() ? hit.state : undefined;
-  }
-
-  /** Reads through a cache whose entries live `revocationCacheMs`. */
-  async #cached<T>(
-    cache: Map<string, CachedState<T>>,
-    key: string,
-    now: Date,
-    load: () => Promise<T | null>,
-  ): Promise<T | null> {
-    const hit = this.#peek(cache, key, now);
-    if (hit !== undefined) return hit;
-    const state = await load();
-    if (this.#cacheMs > 0) cache.set(key, { state, until: now.getTime() + this.#cacheMs });
-    return state;
-  }
-
-  async #admin(adminId: string): Promise<AdminDocument> {
+  async #admin(adminId: string | undefined): Promise<AdminDocument> {
     await this.init();
     const admin = isHexId(adminId) ? await this.#admins.findById(ObjectId.createFromHexString(adminId)) : null;
     if (!admin) throw new TenancyError('ADMIN_NOT_FOUND');
@@ -622,15 +525,13 @@ export class AuthService implements AsyncDisposable {
 
   #updated(doc: AdminDocument | null): Admin {
     if (!doc) throw new TenancyError('ADMIN_NOT_FOUND');
-    this.#cache.delete(doc._id.toHexString());
+    this.#verifier.forgetAdmin(doc._id.toHexString());
     return toAdmin(doc);
   }
 
   async #activeTenant(tenantId: string): Promise<Tenant> {
     await this.init();
-    const tenant = isHexId(tenantId) ? await this.#tenants.get({ id: tenantId }) : null;
-    if (!tenant) throw new TenancyError('TENANT_NOT_FOUND');
-    if (tenant.status !== 'active') throw new TenancyError('TENANT_UNAVAILABLE');
-    return tenant;
+    if (!isHexId(tenantId)) throw new TenancyError('TENANT_NOT_FOUND');
+    return activeTenant(this.#tenants, tenantId);
   }
 }

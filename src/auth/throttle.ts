@@ -11,6 +11,10 @@
  *
  * Inserts, never `$inc`: an insert is atomic on every server, while FerretDB
  * v1 loses concurrent updates (docs/compatibility.md).
+ *
+ * Registrations use the same machinery with settings of their own and keys
+ * of their own (`signup:<client key>`): an answer that reveals a registered
+ * email is kept as a failure, every other attempt is withdrawn.
  */
 import { type Collection, type Db, ObjectId } from 'mongodb';
 import { execute, executeExpecting, ServerCode } from '../internal/execute.js';
@@ -78,6 +82,11 @@ export class LoginThrottle {
   async fail(keys: readonly string[], now: Date): Promise<void> {
     const opened = new Date(now.getTime() - this.#settings.windowMs);
     await execute('prune attempts', () => this.#attempts.deleteMany({ key: { $in: [...keys] }, at: { $lte: opened } }));
+  }
+
+  /** The attempt does not count (it succeeded, or its outcome was not a failure): its documents go. */
+  async withdraw(ticket: AttemptTicket): Promise<void> {
+    await this.#withdraw(ticket.ids);
   }
 
   /** The attempt succeeded: its documents go, and so do the email's earlier failures. */

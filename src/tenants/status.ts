@@ -23,7 +23,7 @@ export async function setSuspended(ctx: OperationContext, id: ObjectId, suspende
 }
 
 /** A status change is one update: nothing to finish or undo. */
-export async function settleStatus(ctx: OperationContext, lease: Lease): Promise<Outcome> {
+export async function settleStatus(_ctx: OperationContext, lease: Lease): Promise<Outcome> {
   await lease.end();
   return 'rolled-back';
 }

@@ -1,6 +1,12 @@
 /** The original service's flow end to end, over real HTTP, against both the Express and the Koa server. */
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OrgMetadata } from '../../examples/reference-server/schemas.js';
+import { listen } from '../../examples/reference-server/server.js';
+import { AuthService, bcryptHasher, collectionPerTenant, type StepEvent, TenantManager } from '../../src/index.js';
+import { strongSecret } from '../support/auth.js';
 import { useTestClient } from '../support/context.js';
+import { gate } from '../support/gate.js';
 import { call, startReference } from '../support/reference-server.js';
 
 const { client, dbName } = useTestClient();
@@ -111,6 +117,140 @@ describe.each(['express', 'koa'] as const)('reference server on %s', (framework)
       expect(locked.body).toMatchObject({ status: 429, code: 'LOCKED', detail: expect.any(String) });
     } finally {
       await own.close();
+    }
+  });
+
+  it('PUT /org/update is all or nothing: a 409 leaves name, storage, email and password as they were', async () => {
+    await create('Stay Put', 'stay@put.test');
+    await create('Holder Org', 'holder@put.test');
+    const token = await login('stay@put.test');
+    const tenant = await server.tenants.get({ name: 'Stay Put' });
+    if (!tenant) throw new Error('not created');
+    await server.tenants
+      .scope(tenant)
+      .collection()
+      .insertMany([{ n: 1 }, { n: 2 }]);
+    for (const [body, code] of [
+      [{ organization_name: 'Moved Away', email: 'holder@put.test', password: 'another passphrase' }, 'EMAIL_TAKEN'],
+      [{ organization_name: 'Holder Org', email: 'stay@new.test', password: 'another passphrase' }, 'TENANT_EXISTS'],
+    ] as const) {
+      const refused = await req('PUT', '/org/update', { token, body });
+      expect(refused.status).toBe(409);
+      expect(refused.body.code).toBe(code);
+      const after = await server.tenants.get(tenant.id);
+      expect(after).toMatchObject({ name: 'Stay Put', storage: tenant.storage, status: 'active' });
+      expect(
+        await server.tenants
+          .scope(after as never)
+          .collection()
+          .countDocuments(),
+      ).toBe(2);
+    }
+    expect((await req('GET', '/org/get?organization_name=Moved%20Away')).status).toBe(404);
+    expect(
+      (await req('POST', '/admin/login', { body: { email: 'stay@new.test', password: 'another passphrase' } })).status,
+    ).toBe(401);
+    expect((await req('POST', '/admin/login', { body: { email: 'stay@put.test', password: PASSWORD } })).status).toBe(
+      200,
+    );
+    // Nothing was revoked either.
+    expect((await req('PUT', '/org/update', { token, body: { organization_name: 'Stay Put' } })).status).toBe(200);
+  });
+
+  it("GET /org/get finds by name only, and shows the admin's email only with a token of that organization", async () => {
+    const owner = await create('Email Owner', 'owner@email.test');
+    await create('Email Other', 'other@email.test');
+    const other = await login('other@email.test');
+    for (const token of [undefined, other, 'not.a.token']) {
+      const response = await req('GET', '/org/get?organization_name=Email%20Owner', token ? { token } : {});
+      expect(response.status).toBe(200);
+      expect(response.body.admin_email).toBeNull();
+      expect(OrgMetadata.safeParse(response.body).success).toBe(true);
+    }
+    // An id is not a name.
+    expect((await req('GET', `/org/get?organization_name=${owner.body.organization_id}`)).status).toBe(404);
+    // Over HTTP, with a token of that organization, the email is shown.
+    const own = await req('GET', '/org/get?organization_name=Email%20Owner', {
+      token: await login('owner@email.test'),
+    });
+    expect(own.status).toBe(200);
+    expect(OrgMetadata.parse(own.body).admin_email).toBe('owner@email.test');
+  });
+
+  it('POST /org/create: EMAIL_TAKEN answers count against the client, other answers do not', async () => {
+    // Its own server: the client key (127.0.0.1 here) is shared by the other tests.
+    const own = await startReference(framework, client, dbName(`${framework}-signup`));
+    try {
+      const signup = (name: string, email: string, password = PASSWORD) =>
+        call(own.url, 'POST', '/org/create', { body: { organization_name: name, email, password } });
+      expect((await signup('Signup Holder', 'holder@signup.test')).status).toBe(201);
+      for (let i = 0; i < 3; i++) expect((await signup(`Weak ${i}`, `weak${i}@signup.test`, 'short')).status).toBe(422);
+      for (let i = 0; i < 3; i++) expect((await signup(`Fine ${i}`, `fine${i}@signup.test`)).status).toBe(201);
+      expect((await signup('signup holder', 'other@signup.test')).status).toBe(409); // TENANT_EXISTS: not counted
+      for (let i = 0; i < 20; i++) {
+        const probe = await signup(`Probe ${i}`, 'holder@signup.test');
+        expect(probe.body.code).toBe('EMAIL_TAKEN');
+      }
+      const locked = await signup('Honest Org', 'fresh@signup.test');
+      expect(locked.status).toBe(429);
+      expect(locked.body.code).toBe('LOCKED');
+      expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(0);
+      const signIn = await call(own.url, 'POST', '/admin/login', {
+        body: { email: 'holder@signup.test', password: PASSWORD },
+      });
+      expect(signIn.status).toBe(200);
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('answers 503 with Retry-After while an organization is being renamed, and records no failed login', async () => {
+    let held: { reached: ReturnType<typeof gate>; release: ReturnType<typeof gate> } | undefined;
+    const afterStep = async (event: StepEvent) => {
+      if (event.op !== 'rename' || event.step !== 'renamed' || !held) return;
+      held.reached.open();
+      await held.release.closed;
+    };
+    const tenants = new TenantManager({
+      client,
+      masterDbName: dbName(`${framework}-busy`),
+      strategy: collectionPerTenant({ renameStorage: true }),
+      hooks: { afterStep },
+    });
+    const auth = new AuthService({
+      tenants,
+      hasher: bcryptHasher({ cost: 4, allowInsecureCostForTests: true, mode: 'in-process' }),
+      tokens: { keys: [{ kid: 'k1', alg: 'HS256', secret: strongSecret() }] },
+    });
+    const http = await listen(framework, { tenants, auth }, 0, '127.0.0.1');
+    const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+    try {
+      const body = { organization_name: 'Busy Org', email: 'busy@x.test', password: PASSWORD };
+      expect((await call(url, 'POST', '/org/create', { body })).status).toBe(201);
+      const credentials = { body: { email: 'busy@x.test', password: PASSWORD } };
+      const token = (await call(url, 'POST', '/admin/login', credentials)).body.access_token as string;
+      held = { reached: gate(), release: gate() };
+      const renaming = tenants.rename((await tenants.get({ name: 'Busy Org' }))?.id as string, 'Busy Moved');
+      await held.reached.closed;
+      for (let i = 0; i < 6; i++) {
+        const busy = await call(url, 'POST', '/admin/login', credentials);
+        expect(busy.status).toBe(503);
+        expect(busy.body.code).toBe('TENANT_UNAVAILABLE');
+        expect(Number(busy.headers.get('retry-after'))).toBeGreaterThan(0);
+      }
+      const update = await call(url, 'PUT', '/org/update', { token, body: { organization_name: 'Busy Org' } });
+      expect(update.status).toBe(503);
+      expect(update.headers.get('retry-after')).toBe(String(update.body.retryAfter));
+      held.release.open();
+      await renaming;
+      expect((await call(url, 'POST', '/admin/login', credentials)).status).toBe(200);
+      const after = await call(url, 'PUT', '/org/update', { token, body: { organization_name: 'Busy Moved' } });
+      expect(after.status).toBe(200);
+    } finally {
+      held?.release.open();
+      http.closeAllConnections();
+      await new Promise<void>((done) => http.close(() => done()));
+      await auth.close();
     }
   });
 

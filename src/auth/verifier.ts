@@ -1,0 +1,168 @@
+/**
+ * Token verification and its caches: the verified-token cache, each admin's
+ * token version and status, and each organization's status, all for at most
+ * `revocationCacheMs`. Only settled answers are cached: an organization
+ * caught mid-operation is asked about again on the next call.
+ */
+import { ObjectId } from 'mongodb';
+import { TenancyError } from '../errors.js';
+import { type Clock, systemClock } from '../internal/clock.js';
+import type { TenantManager } from '../tenants/tenant-manager.js';
+import type { TenantStatus } from '../tenants/types.js';
+import type { AdminRole, AdminStore } from './admins.js';
+import type { KeyRing, VerifiedPayload } from './tokens.js';
+
+/** What {@link AuthService.verify} returns for a valid token. */
+export interface AuthContext {
+  readonly adminId: string;
+  readonly tenantId: string;
+  readonly role: AdminRole;
+  readonly expiresAt: Date;
+  readonly tokenId: string;
+}
+
+/** The most verified tokens kept in memory. */
+const MAX_VERIFIED_TOKENS = 10_000;
+/** Seconds after which a caller that met an organization mid-operation may ask again. */
+export const TRANSITION_RETRY_SECONDS = 1;
+const TRANSITIONAL: ReadonlySet<TenantStatus> = new Set(['creating', 'renaming', 'dropping']);
+
+/** Whether a status is one an operation in progress passes through (not `active`, not `suspended`). */
+export function isTransitional(status: TenantStatus): boolean {
+  return TRANSITIONAL.has(status);
+}
+
+/** `TENANT_UNAVAILABLE` for an organization mid-operation: retryable, with `details.retryAfter`. */
+export function tenantInTransition(): TenancyError<'TENANT_UNAVAILABLE'> {
+  return new TenancyError('TENANT_UNAVAILABLE', undefined, { details: { retryAfter: TRANSITION_RETRY_SECONDS } });
+}
+
+/** What verify needs to know about an admin, cached for `revocationCacheMs`; `null` when the admin is gone. */
+interface AdminState {
+  tenantId: string;
+  role: AdminRole;
+  version: number;
+  active: boolean;
+}
+
+interface CachedState<T> {
+  state: T | null;
+  until: number;
+}
+
+export class TokenVerifier {
+  readonly #ring: KeyRing;
+  readonly #admins: AdminStore;
+  readonly #tenants: TenantManager;
+  readonly #clock: Clock;
+  readonly #cacheMs: number;
+  readonly #adminCache = new Map<string, CachedState<AdminState>>();
+  /** Settled organizations only: `true` active, `false` gone or suspended. */
+  readonly #tenantCache = new Map<string, CachedState<boolean>>();
+  /**
+   * Tokens whose signature and claims verified, by the exact token string,
+   * for at most `revocationCacheMs` and never past their `exp`: the same
+   * bytes verify the same way, so a hit skips the signature check. The
+   * revocation checks still run on every call. Bounded by two generations:
+   * when the current one is full it becomes the previous one and the older
+   * entries go, all at once (evicting one by one from a Map's front costs
+   * more and more as deleted slots pile up).
+   */
+  #verified = new Map<string, CachedState<VerifiedPayload>>();
+  #verifiedBefore = new Map<string, CachedState<VerifiedPayload>>();
+
+  constructor(deps: { ring: KeyRing; admins: AdminStore; tenants: TenantManager; clock: Clock; cacheMs: number }) {
+    this.#ring = deps.ring;
+    this.#admins = deps.admins;
+    this.#tenants = deps.tenants;
+    this.#clock = deps.clock;
+    this.#cacheMs = deps.cacheMs;
+  }
+
+  async verify(token: string): Promise<AuthContext> {
+    const now = this.#clock();
+    const payload = this.#verifiedCopy(token, now) ?? (await this.#verifyFresh(token, now));
+    const cachedAdmin = peek(this.#adminCache, payload.sub, now);
+    const admin = cachedAdmin !== undefined ? cachedAdmin : await this.#adminState(payload.sub, now);
+    if (!admin?.active || admin.tenantId !== payload.org || admin.version !== payload.ver) {
+      throw new TenancyError('TOKEN_REVOKED');
+    }
+    const cachedTenant = peek(this.#tenantCache, payload.org, now);
+    const tenantActive =
+      cachedTenant !== undefined ? cachedTenant === true : await this.#tenantActive(payload.org, now);
+    if (!tenantActive) throw new TenancyError('TOKEN_REVOKED');
+    return Object.freeze({
+      adminId: payload.sub,
+      tenantId: payload.org,
+      role: admin.role,
+      expiresAt: new Date(payload.exp * 1000),
+      tokenId: payload.jti,
+    });
+  }
+
+  /** Forgets one admin's cached state (after a change in this process). */
+  forgetAdmin(adminId: string): void {
+    this.#adminCache.delete(adminId);
+  }
+
+  /** Forgets an organization and its admins' cached states (after a drop in this process). */
+  forgetTenant(tenantId: string): void {
+    this.#tenantCache.delete(tenantId);
+    for (const [adminId, cached] of this.#adminCache) {
+      if (cached.state?.tenantId === tenantId) this.#adminCache.delete(adminId);
+    }
+  }
+
+  async #adminState(adminId: string, now: Date): Promise<AdminState | null> {
+    const doc = await this.#admins.findById(ObjectId.createFromHexString(adminId));
+    const state = doc && {
+      tenantId: doc.tenantId.toHexString(),
+      role: doc.role,
+      version: doc.tokenVersion,
+      active: doc.active,
+    };
+    this.#remember(this.#adminCache, adminId, state, now);
+    return state;
+  }
+
+  /**
+   * Whether the organization is active; `false` (cached) when it is gone or
+   * suspended. Mid-operation, `TENANT_UNAVAILABLE`, and nothing is cached: the
+   * same token verifies again as soon as the operation ends.
+   */
+  async #tenantActive(tenantId: string, now: Date): Promise<boolean> {
+    const tenant = await this.#tenants.get({ id: tenantId });
+    if (tenant && isTransitional(tenant.status)) throw tenantInTransition();
+    const active = tenant?.status === 'active';
+    this.#remember(this.#tenantCache, tenantId, active, now);
+    return active;
+  }
+
+  #remember<T>(cache: Map<string, CachedState<T>>, key: string, state: T | null, now: Date): void {
+    if (this.#cacheMs > 0) cache.set(key, { state, until: now.getTime() + this.#cacheMs });
+  }
+
+  #verifiedCopy(token: string, now: Date): VerifiedPayload | undefined {
+    if (typeof token !== 'string') return undefined;
+    return peek(this.#verified, token, now) ?? peek(this.#verifiedBefore, token, now) ?? undefined;
+  }
+
+  async #verifyFresh(token: string, now: Date): Promise<VerifiedPayload> {
+    const payload = await this.#ring.verify(token, now, this.#clock === systemClock);
+    const until = Math.min(now.getTime() + this.#cacheMs, payload.exp * 1000);
+    if (this.#cacheMs > 0 && until > now.getTime()) {
+      if (this.#verified.size >= MAX_VERIFIED_TOKENS / 2) {
+        this.#verifiedBefore = this.#verified;
+        this.#verified = new Map();
+      }
+      this.#verified.set(token, { state: payload, until });
+    }
+    return payload;
+  }
+}
+
+/** A live cache entry (`null` caches "gone"), or `undefined` on a miss: the hot path awaits nothing. */
+function peek<T>(cache: Map<string, CachedState<T>>, key: string, now: Date): T | null | undefined {
+  const hit = cache.get(key);
+  return hit && hit.until > now.getTime() ? hit.state : undefined;
+}
