@@ -204,3 +204,46 @@ it('a name whose claim outlived its create is free again for the next create, wi
   expect(await tenants.create({ name: 'Contested' })).toMatchObject({ name: 'Contested', status: 'active' });
   await assertInvariants(client, tenants, { tenants: 1 });
 });
+
+describe('deadlines', () => {
+  it('every call under a lease carries maxTimeMS of a quarter lease', async () => {
+    const monitored = new MongoClient(inject('mongoUri'), { monitorCommands: true });
+    const seen: Array<{ name: string; maxTimeMS: unknown }> = [];
+    monitored.on('commandStarted', (e) => seen.push({ name: e.commandName, maxTimeMS: e.command.maxTimeMS }));
+    try {
+      const tenants = managerFactory(monitored, dbName)({ leaseMs: 8_000 });
+      await tenants.init();
+      seen.length = 0;
+      const acme = await tenants.create({ name: 'Bounded' });
+      await tenants.rename(acme.id, 'Still Bounded');
+      await tenants.drop(acme.id);
+      const leased = seen.filter((c) => c.maxTimeMS !== undefined);
+      expect(new Set(leased.map((c) => c.maxTimeMS))).toEqual(new Set([2_000]));
+      // Every write of an operation is bounded (only the first insert of a lease, which decides who holds it, is not).
+      const writes = seen.filter((c) => ['update', 'delete', 'findAndModify', 'create', 'drop'].includes(c.name));
+      expect(writes.length).toBeGreaterThan(10);
+      expect(writes.filter((c) => c.maxTimeMS === undefined)).toEqual([]);
+    } finally {
+      await monitored.close();
+    }
+  });
+
+  it('a call that passes its deadline is given up; the holder settles under a new epoch, and the call landing later is refused', async () => {
+    const masterDbName = dbName('deadline');
+    const make = (c: MongoClient) => managerFactory(c, () => masterDbName)({ leaseMs: 1_000 });
+    const victim = await make(client).create({ name: 'Slow Corp' });
+    const stalled = make(stalledClient);
+    await stalled.init();
+    const held = proxy.hold({ command: 'findAndModify', target: 'organizations' });
+    const running = stalled.rename(victim.id, 'Fast Corp').catch((error: { code?: string; details?: object }) => error);
+    await held.reached;
+    // The client-side deadline (250 ms) passes: the caller hears a STORAGE timeout, and the rename was undone.
+    expect(await running).toMatchObject({ code: 'STORAGE', details: { timedOut: true } });
+    held.release();
+    await held.landed;
+    const after = make(client);
+    expect(await after.get(victim.id)).toMatchObject({ name: 'Slow Corp', status: 'active' });
+    expect((await after.doctor()).findings).toEqual([]);
+    await assertInvariants(client, after, { tenants: 1 });
+  });
+});
