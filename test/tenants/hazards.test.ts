@@ -7,7 +7,7 @@ import type { MongoServerError } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { collectionPerTenant, type Tenant, type TenantManagerOptions } from '../../src/index.js';
 import { managerFactory, serverKind, useTestClient } from '../support/context.js';
-import { dieAt, gate } from '../support/gate.js';
+import { dieAfterCall, dieAt, gate } from '../support/gate.js';
 import { assertInvariants } from '../support/invariants.js';
 
 const { client, dbName } = useTestClient();
@@ -108,5 +108,29 @@ describe('stale upserts', () => {
       .collection()
       .findOne({ _id: 'emp-1' as never });
     expect(live).toEqual({ _id: 'emp-1', name: 'Ada', salary: 100 });
+  });
+});
+
+describe('tombstones', () => {
+  it('one made half-way (its index, not its marker) is not taken for a tombstone: recovery completes it', async () => {
+    const make = shared();
+    const victim = await make().create({ name: 'Half Made' });
+    await make().scope(victim).collection().insertOne({ a: 1 });
+    const probe = dieAfterCall();
+    const probing = shared()({ hooks: { afterCall: probe.afterCall } });
+    await probing.drop((await probing.create({ name: 'Probe' })).id);
+    const dropCalls = probe.calls.filter((c) => c.op === 'drop');
+    expect(dropCalls.map((c) => c.call)).toContain('create tombstone index');
+    const death = dieAfterCall(dropCalls.findIndex((c) => c.call === 'create tombstone index') + 1);
+    void make({ hooks: { afterCall: death.afterCall } }).drop(victim.id);
+    await death.reached;
+    const collection = client.db(victim.storage.database).collection(victim.storage.collection);
+    expect((await collection.indexes()).map((i) => i.name)).toContain('mongo_tenancy_tombstone');
+    expect(await collection.findOne({ _id: '__mongo_tenancy_tombstone__' as never })).toBeNull();
+
+    const later = new Date(Date.now() + 2 * LEASE_MS);
+    expect((await make({ clock: () => later }).recover()).operations).toMatchObject([{ op: 'drop' }]);
+    expect(await collection.findOne({ _id: '__mongo_tenancy_tombstone__' as never })).not.toBeNull();
+    await assertInvariants(client, make(), { tenants: 0 });
   });
 });
