@@ -22,7 +22,8 @@ const FULL = process.env.MONGO_TENANCY_MATRIX === 'full';
 /** The operation stops worth crossing with every stop of the recovery. */
 function sampled(calls: number, decisive: number): number[] {
   if (FULL) return Array.from({ length: calls }, (_, i) => i + 1);
-  return [...new Set([Math.max(1, decisive), decisive + 1, calls].filter((n) => n >= 1 && n <= calls))];
+  // Stopped after the call before the decisive one (undone), after the decisive one (finished), and after the last.
+  return [...new Set([decisive - 1, decisive, calls].filter((n) => n >= 1 && n <= calls))];
 }
 
 describe.each(scenarios)('$name', (scenario) => {
