@@ -28,7 +28,14 @@ export type { DoctorReport, Finding, FindingKind } from './tenants/doctor.js';
 export type { CallEvent, OperationKind, StepEvent } from './tenants/lease.js';
 export { MAX_NAME_LENGTH } from './tenants/names.js';
 export type { Outcome } from './tenants/operation.js';
+export {
+  type CreateTenantInput,
+  DEFAULT_MASTER_DB_NAME,
+  type ListOptions,
+  type TenantManagerOptions,
+} from './tenants/options.js';
 export type { PurgeReport } from './tenants/purge.js';
+export type { RecoveryReport } from './tenants/recovery.js';
 export type { TenantRef } from './tenants/refs.js';
 export {
   type CollectionPerTenantOptions,
@@ -36,14 +43,5 @@ export {
 } from './tenants/strategies/collection.js';
 export type { IsolationStrategy } from './tenants/strategies/strategy.js';
 export { TOMBSTONE_INDEX } from './tenants/strategies/tombstone.js';
-export {
-  type CreateTenantInput,
-  DEFAULT_MASTER_DB_NAME,
-  type ListOptions,
-  type RecoveryReport,
-  TenantManager,
-  type TenantManagerOptions,
-  type TenantPage,
-  type TenantScope,
-} from './tenants/tenant-manager.js';
+export { TenantManager, type TenantPage, type TenantScope } from './tenants/tenant-manager.js';
 export type { StorageKind, Tenant, TenantStatus, TenantStorage } from './tenants/types.js';

@@ -2,29 +2,36 @@
  * The TenantManager: a thin public face over the registry, the journal and
  * the isolation strategy.
  */
-import { type Collection, type Db, type Document, type MongoClient, ObjectId } from 'mongodb';
-import { z } from 'zod';
+import type { Collection, Db, Document, MongoClient, ObjectId } from 'mongodb';
 import { TenancyError } from '../errors.js';
-import { type Clock, systemClock } from '../internal/clock.js';
-import { HEX_ID } from '../internal/ids.js';
-import { validate } from '../internal/validate.js';
 import { KeyClaims, NameClaims } from './claims.js';
-import { type BeforeActivate, createTenant, settleCreate } from './create.js';
+import { type BeforeActivate, createTenant } from './create.js';
 import { type DoctorReport, runDoctor } from './doctor.js';
-import { dropTenant, settleDrop } from './drop.js';
+import { dropTenant } from './drop.js';
 import { Journal } from './journal.js';
-import type { CallEvent, Lease, StepEvent } from './lease.js';
 import { parseMetadata } from './metadata.js';
 import { parseName } from './names.js';
-import type { OperationContext, Outcome } from './operation.js';
-import { type PurgeReport, purgeTombstones, settlePurge } from './purge.js';
+import type { OperationContext } from './operation.js';
+import {
+  type CreateTenantInput,
+  DEFAULT_MASTER_DB_NAME,
+  type ListOptions,
+  parseCreateInput,
+  parseDoctorOptions,
+  parseListOptions,
+  parsePurgeOptions,
+  resolveOptions,
+  type TenantManagerOptions,
+} from './options.js';
+import { type PurgeReport, purgeTombstones } from './purge.js';
+import { type RecoveryReport, recoverAll, settleOperation } from './recovery.js';
 import { parseRef, type TenantRef } from './refs.js';
 import { Registry } from './registry.js';
-import { renameTenant, settleRename, tenantNotFound } from './rename.js';
-import { repairTenant, settleHolder, settleRepair } from './repair.js';
-import { setSuspended, settleStatus } from './status.js';
+import { renameTenant, tenantNotFound } from './rename.js';
+import { settleHolder } from './repair.js';
+import { setSuspended } from './status.js';
 import { collectionPerTenant } from './strategies/collection.js';
-import type { IsolationStrategy, StorageDriver } from './strategies/strategy.js';
+import type { StorageDriver } from './strategies/strategy.js';
 import { type Tenant, type TenantDocument, toTenant } from './types.js';
 
 /**
@@ -38,75 +45,11 @@ export let createWithinJournal: (
   beforeActivate: BeforeActivate,
 ) => Promise<Tenant>;
 
-/** The master database name when none is given: the seed's `MASTER_DB_NAME`. */
-export const DEFAULT_MASTER_DB_NAME = 'org_master_db';
-
-/** Options of {@link TenantManager}. Give exactly one of `client` and `db`. */
-export interface TenantManagerOptions {
-  /** Your connected (or connecting) `MongoClient`; the manager never opens another and never closes it. */
-  client?: MongoClient;
-  /** Or the master database itself; its client is used for tenant storage. */
-  db?: Db;
-  /** The master database's name, with `client`. Default `org_master_db`. */
-  masterDbName?: string;
-  /** How tenant data is isolated. Default {@link collectionPerTenant}`()`: a collection per tenant in the master database. */
-  strategy?: IsolationStrategy;
-  /**
-   * How long an operation's lease on a tenant lasts without progress, in
-   * milliseconds (1,000 to 3,600,000). A crashed holder's operations are
-   * recovered once it expires. Default 60,000.
-   */
-  leaseMs?: number;
-  /** The clock used for leases and timestamps. Default: the system clock. */
-  clock?: Clock;
-  /**
-   * Observability hooks, each awaited by the operation: `afterStep` after each
-   * journaled step; `afterCall` after each database call an operation (or a
-   * recovery taking one over) makes under its lease. Tests use them to stop
-   * an operation at any point.
-   */
-  hooks?: {
-    afterStep?: (event: StepEvent) => void | Promise<void>;
-    afterCall?: (event: CallEvent) => void | Promise<void>;
-  };
-}
-
-/** Options of {@link TenantManager.create}. */
-export interface CreateTenantInput {
-  /** The display name: 1 to 100 characters; it must not collide with another's name key. */
-  name: string;
-  /** Your JSON data about the organization (at most 16 KiB). */
-  metadata?: Record<string, unknown>;
-}
-
-/** Options of {@link TenantManager.list}. */
-export interface ListOptions {
-  /** Page size, 1 to 1,000. Default 50. */
-  limit?: number;
-  /** The `next` cursor of the previous page. */
-  after?: string;
-}
-
 /** A page of tenants, oldest first. */
 export interface TenantPage {
   readonly tenants: readonly Tenant[];
   /** Pass as `after` for the next page; `null` on the last page. */
   readonly next: string | null;
-}
-
-/** What {@link TenantManager.recover} settled, and what it could not settle yet. */
-export interface RecoveryReport {
-  /**
-   * Operations settled: interrupted ones (their op), and tenants found in a
-   * transitional status with no operation under way (`repair`).
-   */
-  readonly operations: ReadonlyArray<{ tenantId: string; op: string; outcome: Outcome }>;
-  /**
-   * Operations not settled this time, each with the reason as a coded error:
-   * `CONFLICT` when another process is recovering it right now, `STORAGE`
-   * when the database failed. They stay journaled for the next `recover()`.
-   */
-  readonly failed: ReadonlyArray<{ tenantId: string; op: string; error: TenancyError }>;
 }
 
 /** A tenant's data, through the ordinary driver API. */
@@ -120,36 +63,6 @@ export interface TenantScope {
    */
   collection<T extends Document = Document>(name?: string): Collection<T>;
 }
-
-const isFunction = (value: unknown) => typeof value === 'function';
-const optionsSchema = z
-  .object({
-    client: z.custom<MongoClient>((v) => isFunction((v as MongoClient | null)?.db), 'a MongoClient').optional(),
-    db: z.custom<Db>((v) => isFunction((v as Db | null)?.collection) && !!(v as Db).client, 'a Db').optional(),
-    masterDbName: z
-      .string()
-      .regex(/^[A-Za-z0-9_-]{1,63}$/, 'a database name of 1 to 63 letters, digits, _ or -')
-      .optional(),
-    strategy: z
-      .custom<IsolationStrategy>((v) => isFunction((v as IsolationStrategy | null)?.bind), 'an isolation strategy')
-      .optional(),
-    leaseMs: z.number().int().min(1_000).max(3_600_000).default(60_000),
-    clock: z.custom<Clock>(isFunction, 'a function returning a Date').default(() => systemClock),
-    hooks: z
-      .object({
-        afterStep: z.custom<(e: StepEvent) => void>(isFunction, 'a function').optional(),
-        afterCall: z.custom<(e: CallEvent) => void>(isFunction, 'a function').optional(),
-      })
-      .strict()
-      .default({}),
-  })
-  .strict()
-  .superRefine((o, ctx) => {
-    if (!o.client === !o.db)
-      ctx.addIssue({ code: 'custom', path: ['client'], message: 'give exactly one of client and db' });
-    if (o.db && o.masterDbName)
-      ctx.addIssue({ code: 'custom', path: ['masterDbName'], message: 'give masterDbName only with client' });
-  });
 
 /**
  * Creates, finds, lists, renames and drops organizations, each with storage
@@ -178,7 +91,7 @@ export class TenantManager implements AsyncDisposable {
   #closed = false;
 
   constructor(options: TenantManagerOptions) {
-    const o = validate(optionsSchema, options ?? {}, 'INVALID_OPTIONS', 'TenantManager options');
+    const o = resolveOptions(options);
     this.master = o.db ?? (o.client as MongoClient).db(o.masterDbName ?? DEFAULT_MASTER_DB_NAME);
     this.#storage = (o.strategy ?? collectionPerTenant()).bind({
       client: this.master.client,
@@ -195,7 +108,7 @@ export class TenantManager implements AsyncDisposable {
       journal: new Journal(this.master, o.leaseMs, o.clock, hooks),
       storage: this.#storage,
       clock: o.clock,
-      settle: (lease) => this.#settle(lease),
+      settle: (lease) => settleOperation(this.#ctx, lease),
     };
   }
 
@@ -395,7 +308,7 @@ export class TenantManager implements AsyncDisposable {
    * @throws {@link TenancyError} `STORAGE`.
    */
   recover(): Promise<RecoveryReport> {
-    return this.#run(async () => this.#recover(), false);
+    return this.#run(async () => recoverAll(this.#ctx), false);
   }
 
   /**
@@ -412,7 +325,7 @@ export class TenantManager implements AsyncDisposable {
    */
   purgeTombstones(options: { olderThanMs?: number } = {}): Promise<PurgeReport> {
     return this.#run(async () => {
-      const { olderThanMs } = validate(purgeSchema, options ?? {}, 'INVALID_INPUT', 'purgeTombstones options');
+      const { olderThanMs } = parsePurgeOptions(options);
       return purgeTombstones(this.#ctx, new Date(this.#ctx.clock().getTime() - olderThanMs + 1));
     });
   }
@@ -436,7 +349,7 @@ export class TenantManager implements AsyncDisposable {
    */
   doctor(options: { fix?: boolean } = {}): Promise<DoctorReport> {
     return this.#run(async () => {
-      const { fix } = validate(doctorSchema, options ?? {}, 'INVALID_INPUT', 'doctor options');
+      const { fix } = parseDoctorOptions(options);
       return runDoctor(this.#ctx, fix);
     });
   }
@@ -466,56 +379,7 @@ export class TenantManager implements AsyncDisposable {
       this.#ctx.keys.ensureIndexes(),
       this.#ctx.journal.ensureIndexes(),
     ]);
-    await this.#recover();
-  }
-
-  async #recover(): Promise<RecoveryReport> {
-    const operations: Array<{ tenantId: string; op: string; outcome: Outcome }> = [];
-    const failed: Array<{ tenantId: string; op: string; error: TenancyError }> = [];
-    const attempt = async (tenantId: string, op: string, settle: () => Promise<Outcome | null>) => {
-      try {
-        const outcome = await settle();
-        if (outcome) operations.push({ tenantId, op, outcome });
-        else failed.push({ tenantId, op, error: new TenancyError('CONFLICT', 'Another process is settling it') });
-      } catch (error) {
-        // One entry that cannot settle now (a storage failure) must not keep the others, or init(), from finishing.
-        failed.push({ tenantId, op, error: toTenancyError(error) });
-      }
-    };
-    for (const entry of await this.#ctx.journal.expired()) {
-      await attempt(entry._id.toHexString(), entry.op, async () => {
-        const lease = await this.#ctx.journal.takeOver(entry);
-        return lease && this.#settle(lease);
-      });
-    }
-    // A record in a transitional status with no operation under way was stranded (by a late write of a stalled holder).
-    for (const doc of await this.#ctx.registry.inTransition()) {
-      const outcome = await repairTenant(this.#ctx, doc._id).catch((error: unknown) => {
-        failed.push({ tenantId: doc._id.toHexString(), op: 'repair', error: toTenancyError(error) });
-        return null;
-      });
-      if (outcome) operations.push({ tenantId: doc._id.toHexString(), op: 'repair', outcome });
-    }
-    return { operations, failed };
-  }
-
-  /** Fences the tenant's record against older leases, then finishes or undoes the operation. */
-  async #settle(lease: Lease): Promise<Outcome> {
-    await this.#ctx.registry.fence(lease);
-    switch (lease.op) {
-      case 'create':
-        return settleCreate(this.#ctx, lease);
-      case 'rename':
-        return settleRename(this.#ctx, lease);
-      case 'drop':
-        return settleDrop(this.#ctx, lease);
-      case 'purge':
-        return settlePurge(this.#ctx, lease);
-      case 'status':
-        return settleStatus(this.#ctx, lease);
-      case 'repair':
-        return settleRepair(this.#ctx, lease);
-    }
+    await recoverAll(this.#ctx);
   }
 
   async #find(ref: TenantRef): Promise<TenantDocument | null> {
@@ -539,38 +403,4 @@ export class TenantManager implements AsyncDisposable {
   #assertOpen(): void {
     if (this.#closed) throw new TenancyError('CLOSED');
   }
-}
-
-function toTenancyError(error: unknown): TenancyError {
-  return error instanceof TenancyError ? error : new TenancyError('STORAGE', 'Recovery failed', { cause: error });
-}
-
-const purgeSchema = z
-  .object({
-    olderThanMs: z
-      .number()
-      .int()
-      .min(0)
-      .default(7 * 24 * 3_600_000),
-  })
-  .strict();
-const doctorSchema = z.object({ fix: z.boolean().default(false) }).strict();
-const createInputSchema = z.object({ name: z.unknown(), metadata: z.unknown().optional() }).strict();
-const listSchema = z
-  .object({
-    limit: z.number().int().min(1).max(1_000).default(50),
-    after: z
-      .string()
-      .regex(HEX_ID, 'a cursor returned as `next`')
-      .transform((v) => ObjectId.createFromHexString(v))
-      .optional(),
-  })
-  .strict();
-
-function parseCreateInput(input: unknown): { name: unknown; metadata?: unknown } {
-  return validate(createInputSchema, input, 'INVALID_INPUT', 'create input');
-}
-
-function parseListOptions(input: unknown): { limit: number; after?: ObjectId } {
-  return validate(listSchema, input ?? {}, 'INVALID_INPUT', 'list options');
 }
