@@ -9,7 +9,7 @@
 import { randomInt } from 'node:crypto';
 import { type Collection, type Db, ObjectId } from 'mongodb';
 import { TenancyError } from '../errors.js';
-import { execute, executeExpecting, ServerCode } from '../internal/execute.js';
+import { direct, execute, executeExpecting, type Runner, ServerCode } from '../internal/execute.js';
 import { ADMIN_EMAILS_COLLECTION, ADMINS_COLLECTION } from '../tenants/registry.js';
 
 /** Roles an admin can hold. `owner` is the organization's first admin. */
@@ -81,11 +81,16 @@ export class AdminStore {
   }
 
   /**
-   * Inserts an admin under a fresh email claim.
+   * Inserts an admin under a fresh email claim; its calls go through `via`
+   * (a create's lease, when it runs inside one).
    *
    * @throws {@link TenancyError} `EMAIL_TAKEN`.
    */
-  async insert(input: Omit<AdminDocument, '_id' | 'tokenVersion' | 'active' | 'createdAt' | 'updatedAt'>, now: Date) {
+  async insert(
+    input: Omit<AdminDocument, '_id' | 'tokenVersion' | 'active' | 'createdAt' | 'updatedAt'>,
+    now: Date,
+    via: Runner = direct,
+  ) {
     const doc: AdminDocument = {
       _id: new ObjectId(),
       tokenVersion: 0,
@@ -94,8 +99,8 @@ export class AdminStore {
       updatedAt: now,
       ...input,
     };
-    await this.#claim(doc.email, doc._id, doc.tenantId, now);
-    await execute('insert admin', () => this.#admins.insertOne(doc));
+    await this.#claim(doc.email, doc._id, doc.tenantId, now, via);
+    await via.run('insert admin', (o) => this.#admins.insertOne(doc, o));
     return doc;
   }
 
@@ -186,19 +191,23 @@ export class AdminStore {
     await this.release(admin.email, admin._id);
   }
 
-  async #claim(email: string, adminId: ObjectId, tenantId: ObjectId, now: Date): Promise<void> {
+  async #claim(email: string, adminId: ObjectId, tenantId: ObjectId, now: Date, via: Runner = direct): Promise<void> {
     for (let attempt = 0; attempt < 2; attempt++) {
-      const claimed = await executeExpecting('claim email', ServerCode.DuplicateKey, TAKEN, () =>
-        this.#emails.insertOne({ _id: email, adminId, tenantId, claimedAt: now }),
+      const claimed = await executeExpecting(
+        'claim email',
+        ServerCode.DuplicateKey,
+        TAKEN,
+        (o) => this.#emails.insertOne({ _id: email, adminId, tenantId, claimedAt: now }, o),
+        via,
       );
       if (claimed !== TAKEN) return;
       // A claim whose admin is gone or moved to another email, long after it was made, was left by a crash: take it back.
-      const holder = await execute('find email', () => this.#emails.findOne({ _id: email }));
+      const holder = await via.run('find email', (o) => this.#emails.findOne({ _id: email }, o));
       const owner = holder ? await this.findById(holder.adminId) : null;
       const stale = holder && owner?.email !== email && now.getTime() - holder.claimedAt.getTime() > STALE_CLAIM_MS;
       if (holder && !stale) break;
       if (holder)
-        await execute('release stale email', () => this.#emails.deleteOne({ _id: email, adminId: holder.adminId }));
+        await via.run('release stale email', (o) => this.#emails.deleteOne({ _id: email, adminId: holder.adminId }, o));
     }
     throw new TenancyError('EMAIL_TAKEN', undefined, { details: { field: 'email' } });
   }

@@ -161,8 +161,9 @@ export class AuthService implements AsyncDisposable {
     try {
       const passwordHash = await this.#hasher.hash(normalized);
       let admin: AdminDocument | undefined;
-      const tenant = await createWithinJournal(this.#tenants, { name }, async (doc) => {
-        admin = await this.#admins.insert({ tenantId: doc._id, email, passwordHash, role: 'owner' }, this.#clock());
+      const tenant = await createWithinJournal(this.#tenants, { name }, async (doc, via) => {
+        const owner = { tenantId: doc._id, email, passwordHash, role: 'owner' as const };
+        admin = await this.#admins.insert(owner, this.#clock(), via);
         return { adminId: admin._id.toHexString() };
       });
       await this.#signups.withdraw(ticket).catch(ignore);

@@ -5,6 +5,7 @@
  */
 import { ObjectId } from 'mongodb';
 import { TenancyError } from '../errors.js';
+import type { Runner } from '../internal/execute.js';
 import type { Lease } from './lease.js';
 import type { ParsedName } from './names.js';
 import { begin, type OperationContext, type Outcome, underLease } from './operation.js';
@@ -20,11 +21,12 @@ export function changedUnderneath(): TenancyError<'CONFLICT'> {
 
 /**
  * Work done inside a create, after the storage exists and before the tenant
- * becomes `active`; what it returns is saved on the record. If it throws, or
- * the process dies, the create is undone, and with it every document of
- * the tenant in the tenant-owned master collections.
+ * becomes `active`, its database calls made through `via` (the create's
+ * lease: checked and bounded); what it returns is saved on the record. If it
+ * throws, or the process dies, the create is undone, and with it every
+ * document of the tenant in the tenant-owned master collections.
  */
-export type BeforeActivate = (doc: TenantDocument) => Promise<Partial<Pick<TenantDocument, 'adminId'>>>;
+export type BeforeActivate = (doc: TenantDocument, via: Runner) => Promise<Partial<Pick<TenantDocument, 'adminId'>>>;
 
 /** Settles the holder of a name someone wants: through its dead operation, or by repairing a claim it outlived. */
 export type SettleHolder = (holder: ObjectId, nameKey: string) => Promise<boolean>;
@@ -64,7 +66,7 @@ export async function createTenant(
     await lease.advance('registered');
     await ctx.storage.provision(lease, doc.storage);
     await lease.advance('provisioned');
-    const extra = beforeActivate ? await beforeActivate(doc) : {};
+    const extra = beforeActivate ? await beforeActivate(doc, lease) : {};
     if (beforeActivate) await lease.advance('prepared');
     const active = await ctx.registry.update(lease, ['creating'], {
       ...extra,

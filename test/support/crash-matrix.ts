@@ -10,12 +10,15 @@
 import type { MongoClient } from 'mongodb';
 import { expect } from 'vitest';
 import {
+  AuthService,
+  bcryptHasher,
   type CallEvent,
   collectionPerTenant,
   type Tenant,
   type TenantManager,
   type TenantManagerOptions,
 } from '../../src/index.js';
+import { PASSWORD, strongSecret } from './auth.js';
 import { managerFactory } from './context.js';
 import { dieAfterCall } from './gate.js';
 import { assertInvariants } from './invariants.js';
@@ -58,6 +61,26 @@ export const scenarios: Scenario[] = [
     async check(after, _w, committed) {
       const born = (await after.list()).tenants.filter((t) => t.name === 'Newborn Inc');
       expect(born.map((t) => t.status)).toEqual(committed ? ['active'] : []);
+    },
+  },
+  {
+    name: 'register (create with its first admin)',
+    renameStorage: false,
+    run: (tenants) =>
+      new AuthService({
+        tenants,
+        hasher: bcryptHasher({ cost: 4, allowInsecureCostForTests: true, mode: 'in-process' }),
+        tokens: { keys: [{ kid: 'k1', alg: 'HS256', secret: strongSecret() }] },
+      }).registerOrganization({ name: 'Newborn Inc', email: 'owner@newborn.test', password: PASSWORD }),
+    decisive: isUpdate('create'),
+    async check(after, _w, committed) {
+      const born = (await after.list()).tenants.filter((t) => t.name === 'Newborn Inc');
+      expect(born.map((t) => t.status)).toEqual(committed ? ['active'] : []);
+      const admins = await after.master
+        .collection('organization_admins')
+        .find({ email: 'owner@newborn.test' })
+        .toArray();
+      expect(admins.map((a) => String(a.tenantId))).toEqual(committed ? [born[0]?.id] : []);
     },
   },
   ...[false, true].map(
