@@ -3,7 +3,9 @@
  * driver errors into {@link TenancyError}s (code `STORAGE`, the driver error as
  * `cause`), classified by the server's numeric code, never by message text,
  * and, when given a deadline, bounds the call on both sides: `maxTimeMS` for
- * the server, and a client-side timer after which the caller stops waiting.
+ * the server, an abort signal that stops the driver from sending it late
+ * (after waiting for a server or a connection), and a client-side timer
+ * after which the caller stops waiting.
  */
 import { TenancyError } from '../errors.js';
 
@@ -19,6 +21,11 @@ export const ServerCode = {
 export interface CallOptions {
   /** The server-side time limit of the command, when the call has a deadline. */
   readonly maxTimeMS?: number;
+  /**
+   * Aborts at the deadline: the driver gives up waiting for a server or a
+   * connection, so a call never leaves the client after its deadline.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** One database call, given the options to pass to the driver. */
@@ -37,8 +44,9 @@ function serverCode(error: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined;
 }
 
-function timedOut(operation: string, timeoutMs: number): TenancyError<'STORAGE'> {
+function timedOut(operation: string, timeoutMs: number, cause?: unknown): TenancyError<'STORAGE'> {
   return new TenancyError('STORAGE', `Database operation timed out after ${timeoutMs} ms: ${operation}`, {
+    ...(cause === undefined ? {} : { cause }),
     details: { operation, timedOut: true },
   });
 }
@@ -61,11 +69,13 @@ function withDeadline<T>(pending: Promise<T>, timeoutMs: number, operation: stri
  * effect is then unknown.
  */
 export async function execute<T>(operation: string, call: Call<T>, timeoutMs?: number): Promise<T> {
+  const signal = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
   try {
-    if (timeoutMs === undefined) return await call({});
-    return await withDeadline(call({ maxTimeMS: timeoutMs }), timeoutMs, operation);
+    if (timeoutMs === undefined || signal === undefined) return await call({});
+    return await withDeadline(call({ maxTimeMS: timeoutMs, signal }), timeoutMs, operation);
   } catch (error) {
     if (error instanceof TenancyError) throw error;
+    if (signal?.aborted && timeoutMs !== undefined) throw timedOut(operation, timeoutMs, error);
     const driverCode = serverCode(error);
     throw new TenancyError('STORAGE', `Database operation failed: ${operation}`, {
       cause: error,

@@ -6,25 +6,26 @@
  *
  * - Name claims (`organization_names`): one per name key, held by the tenant
  *   that carries the name.
- * - Key claims (`organization_keys`): one per storage key, held from the
- *   moment the tenant's storage may exist until its last tombstone is purged,
- *   so two tenants never share a physical name. States: `active` (the
- *   tenant's current key), `retired` (an old key of a tenant renamed with
- *   `renameStorage`) and `dropped` (the tombstones of a dropped tenant).
+ * - Key claims (`organization_keys`): one per storage key, kept for good
+ *   once made, so two tenants never share a physical name and a command that
+ *   lands late can only ever reach the tenant it was sent for. States:
+ *   `active` (the tenant's current key), `retired` (an old key of a tenant
+ *   renamed with `renameStorage`: tombstones), `dropped` (the tombstones of a
+ *   dropped tenant) and `purged` (nothing left, and never given out again).
  *
  * Claims are written under the tenant's lease and fenced by its epoch (see
  * lease.ts): a release or a state change from a lease that was taken over
  * matches nothing.
  */
-import type { Collection, Db, ObjectId } from 'mongodb';
+import { type Collection, type Db, ObjectId } from 'mongodb';
 import { direct, executeExpecting, type Runner, ServerCode } from '../internal/execute.js';
-import type { Lease } from './lease.js';
+import { type Lease, leaseLost } from './lease.js';
 import { keyCandidates } from './names.js';
 import type { TenantStorage } from './types.js';
 
 export const NAMES_COLLECTION = 'organization_names';
 export const KEYS_COLLECTION = 'organization_keys';
-export type KeyState = 'active' | 'retired' | 'dropped';
+export type KeyState = 'active' | 'retired' | 'dropped' | 'purged';
 
 export interface Claim {
   _id: string;
@@ -69,26 +70,47 @@ class ClaimSet<C extends Claim> {
     return via.run('find claims', (o) => this.claims.find({ tenantId } as never, o).toArray() as Promise<C[]>);
   }
 
-  /** Every claim (for `doctor`). */
+  /** Every claim, in `_id` order (for `doctor`). */
   all(): Promise<C[]> {
-    return direct.run('list claims', () => this.claims.find({}).toArray() as Promise<C[]>);
+    return direct.run('list claims', () => this.claims.find({}).sort({ _id: 1 }).toArray() as Promise<C[]>);
   }
 
+  /**
+   * Deletes a claim of the lease's tenant.
+   *
+   * @throws {@link TenancyError} `CONFLICT` when a newer lease wrote the claim (this one was taken over).
+   */
   async release(lease: Lease, id: string): Promise<void> {
-    await lease.run('release claim', (o) =>
+    const result = await lease.run('release claim', (o) =>
       this.claims.deleteOne({ _id: id, tenantId: lease.tenantId, ...lease.fence } as never, o),
     );
+    if (result.deletedCount === 0) await this.assertNotFencedOut(lease, id);
   }
 
-  /** Marks a claim the lease keeps as its own, so an older lease's late release of it matches nothing. */
+  /**
+   * Marks a claim the lease keeps as its own, so an older lease's late release of it matches nothing.
+   *
+   * @throws {@link TenancyError} `CONFLICT` when a newer lease wrote the claim.
+   */
   async keep(lease: Lease, id: string): Promise<void> {
-    await lease.run('fence claim', (o) =>
+    const result = await lease.run('fence claim', (o) =>
       this.claims.updateOne(
         { _id: id, tenantId: lease.tenantId, ...lease.fence } as never,
         { $set: { epoch: lease.epoch } } as never,
         o,
       ),
     );
+    if (result.matchedCount === 0) await this.assertNotFencedOut(lease, id);
+  }
+
+  /**
+   * A fenced write that matched nothing: fine when the claim is gone or is
+   * another tenant's (a retry after a crash), a lost lease when a newer lease
+   * of this tenant wrote it.
+   */
+  protected async assertNotFencedOut(lease: Lease, id: string): Promise<void> {
+    const claim = (await lease.run('read claim', (o) => this.claims.findOne({ _id: id } as never, o))) as C | null;
+    if (claim?.tenantId.equals(lease.tenantId) && (claim.epoch ?? 0) > lease.epoch) throw leaseLost();
   }
 
   /** The tenant holding a claim, if any. */
@@ -156,18 +178,45 @@ export class KeyClaims extends ClaimSet<KeyClaim> {
     return key;
   }
 
+  /** The state of a key's claim, or `null` when nobody holds it. */
+  async holderState(key: string): Promise<KeyState | null> {
+    return (await direct.run('find key', (o) => this.claims.findOne({ _id: key }, o)))?.state ?? null;
+  }
+
   withStates(states: readonly KeyState[], before: Date): Promise<KeyClaim[]> {
     const filter = { state: { $in: [...states] }, updatedAt: { $lt: before } };
     return direct.run('find keys', () => this.claims.find(filter).toArray() as Promise<KeyClaim[]>);
   }
 
+  /**
+   * Moves a key of the lease's tenant to `state`.
+   *
+   * @throws {@link TenancyError} `CONFLICT` when a newer lease wrote the claim.
+   */
   async setState(lease: Lease, key: string, state: KeyState, now: Date): Promise<void> {
-    await lease.run('update key', (o) =>
+    const result = await lease.run('update key', (o) =>
       this.claims.updateOne(
         { _id: key, tenantId: lease.tenantId, ...lease.fence },
         { $set: { state, updatedAt: now, epoch: lease.epoch } },
         o,
       ),
+    );
+    if (result.matchedCount === 0) await this.assertNotFencedOut(lease, key);
+  }
+
+  /**
+   * Takes a key no tenant holds out of use for good (`purged`), so a
+   * collection found under it can be dropped without racing a create that
+   * claims it; `false` when the key is held.
+   */
+  reserve(key: string, storage: TenantStorage, now: Date, via: Runner = direct): Promise<boolean> {
+    const claim: KeyClaim = { _id: key, tenantId: new ObjectId(), state: 'purged', storage, updatedAt: now };
+    return executeExpecting(
+      'reserve key',
+      ServerCode.DuplicateKey,
+      false,
+      (o) => this.claims.insertOne(claim, o).then(() => true),
+      via,
     );
   }
 }

@@ -40,46 +40,54 @@ export async function createTenant(
 ): Promise<TenantDocument> {
   const id = new ObjectId();
   const lease = await begin(ctx, id, 'create', { name: parsed.name });
-  return underLease(ctx, lease, async () => {
-    if (!(await ctx.names.claim(lease, parsed.nameKey, (holder) => settleHolder(holder, parsed.nameKey)))) {
-      await lease.end(); // nothing else was done yet
-      throw tenantExists();
-    }
-    await lease.advance('name-claimed');
-    const key = await ctx.keys.claim(lease, parsed.slug, (k) => ctx.storage.locate(k), ctx.clock());
-    await lease.advance('key-claimed', { key });
-    const now = ctx.clock();
-    const doc: TenantDocument = {
-      _id: id,
-      name: parsed.name,
-      nameKey: parsed.nameKey,
-      slug: parsed.slug,
-      key,
-      status: 'creating',
-      storage: ctx.storage.locate(key),
-      adminId: null,
-      metadata,
-      createdAt: now,
-      updatedAt: now,
-    };
-    await ctx.registry.insert(lease, doc);
-    await lease.advance('registered');
-    await ctx.storage.provision(lease, doc.storage);
-    await lease.advance('provisioned');
-    const extra = beforeActivate ? await beforeActivate(doc, lease) : {};
-    if (beforeActivate) await lease.advance('prepared');
-    const active = await ctx.registry.update(lease, ['creating'], {
-      ...extra,
-      status: 'active',
-      updatedAt: ctx.clock(),
-    });
-    if (!active) throw changedUnderneath();
-    // The tenant exists from here on, so the caller hears success even if the bookkeeping below fails:
-    // an entry left behind is settled (kept) by the next recover().
-    await lease.advance('activated').catch(() => undefined);
-    await lease.end().catch(() => undefined);
-    return active;
-  });
+  return underLease(
+    ctx,
+    lease,
+    async () => {
+      if (!(await ctx.names.claim(lease, parsed.nameKey, (holder) => settleHolder(holder, parsed.nameKey)))) {
+        await lease.end(); // nothing else was done yet
+        throw tenantExists();
+      }
+      await lease.advance('name-claimed');
+      const key = await ctx.keys.claim(lease, parsed.slug, (k) => ctx.storage.locate(k), ctx.clock());
+      await lease.advance('key-claimed', { key });
+      const now = ctx.clock();
+      const doc: TenantDocument = {
+        _id: id,
+        name: parsed.name,
+        nameKey: parsed.nameKey,
+        slug: parsed.slug,
+        key,
+        status: 'creating',
+        storage: ctx.storage.locate(key),
+        adminId: null,
+        metadata,
+        createdAt: now,
+        updatedAt: now,
+      };
+      await ctx.registry.insert(lease, doc);
+      await lease.advance('registered');
+      await ctx.storage.provision(lease, doc.storage);
+      await lease.advance('provisioned');
+      const extra = beforeActivate ? await beforeActivate(doc, lease) : {};
+      if (beforeActivate) await lease.advance('prepared');
+      const active = await ctx.registry.update(lease, ['creating'], {
+        ...extra,
+        status: 'active',
+        updatedAt: ctx.clock(),
+      });
+      if (!active) throw changedUnderneath();
+      // The tenant exists from here on, so the caller hears success even if the bookkeeping below fails:
+      // an entry left behind is settled (kept) by the next recover().
+      await lease.advance('activated').catch(() => undefined);
+      await lease.end().catch(() => undefined);
+      return active;
+    },
+    async () => {
+      const doc = await ctx.registry.findById(id);
+      return doc?.status === 'active' ? doc : undefined;
+    },
+  );
 }
 
 /** Settles an interrupted create: kept if it reached `active`, undone otherwise. */
@@ -102,7 +110,8 @@ export async function undoCreate(ctx: OperationContext, lease: Lease): Promise<v
   }
   await ctx.registry.delete(lease);
   for (const claim of await ctx.keys.keysOf(lease.tenantId, lease)) {
-    if (claim.state === 'active') await ctx.keys.release(lease, claim._id);
+    // Kept, never given out again: a late command of this create can only ever reach this key's names.
+    if (claim.state === 'active') await ctx.keys.setState(lease, claim._id, 'purged', ctx.clock());
   }
   await ctx.names.releaseAllBut(lease, undefined);
   await lease.end();

@@ -2,11 +2,17 @@
  * doctor: checks the registry against the claims, the journal and the
  * storage, and with `fix` repairs what is safe to repair. It finds what
  * nothing else can prevent: a stalled holder's late insert (a claim, a
- * record, a collection) or late storage command (a dropped tombstone)
- * landing after the operation was settled by another process.
+ * record, an admin, a collection) or late storage command (a dropped
+ * tombstone) landing after the operation was settled by another process.
+ *
+ * Every repair of a tenant runs under that tenant's lease and looks again
+ * at what it repairs (the scan may be stale by then); a collection no key
+ * owns is dropped only after its key is taken out of use for good, so no
+ * create can claim it in between.
  */
 import type { ObjectId } from 'mongodb';
-import { direct } from '../internal/execute.js';
+import { TenancyError } from '../errors.js';
+import { direct, execute, type Runner } from '../internal/execute.js';
 import type { KeyClaim } from './claims.js';
 import { begin, type OperationContext, recoverEntry, underLease } from './operation.js';
 import { TRANSITIONAL } from './registry.js';
@@ -20,6 +26,7 @@ export type FindingKind =
   | 'stranded-tenant'
   | 'orphan-name'
   | 'orphan-key'
+  | 'orphan-owned'
   | 'missing-name'
   | 'missing-storage'
   | 'broken-tombstone'
@@ -42,6 +49,7 @@ export interface DoctorReport {
 }
 
 interface Scan {
+  readonly ctx: OperationContext;
   readonly records: Map<string, TenantDocument>;
   readonly busy: Set<string>;
   readonly found: Finding[];
@@ -52,6 +60,7 @@ export async function runDoctor(ctx: OperationContext, fix: boolean): Promise<Do
   const [records, entries] = await Promise.all([ctx.registry.all(), ctx.journal.all()]);
   const now = ctx.clock().getTime();
   const scan: Scan = {
+    ctx,
     records: new Map(records.map((r) => [r._id.toHexString(), r])),
     busy: new Set(entries.filter((e) => e.expiresAt.getTime() > now).map((e) => e._id.toHexString())),
     found: [],
@@ -61,92 +70,118 @@ export async function runDoctor(ctx: OperationContext, fix: boolean): Promise<Do
     await note(scan, 'stuck-operation', entry._id, `${entry.op}:${entry.step}`, () => recoverEntry(ctx, entry._id));
   }
   for (const claim of await ctx.journal.staleClaims()) {
-    await note(scan, 'stale-takeover', undefined, claim._id, () => ctx.journal.removeClaim(claim));
+    await note(scan, 'stale-takeover', undefined, claim._id, async () => {
+      await ctx.journal.removeClaim(claim);
+      return true;
+    });
   }
-  await checkRecords(ctx, scan);
-  await checkNames(ctx, scan);
-  const keys = await ctx.keys.all();
-  await checkKeys(ctx, scan, keys);
-  await checkStorage(ctx, scan, keys);
+  await checkRecords(scan);
+  await checkClaims(scan);
+  await checkStorage(scan);
   return { findings: scan.found };
 }
 
+/** Records a finding and, with `fix`, repairs it (unless an operation holds its tenant); `repair` says whether it did. */
 async function note(
   scan: Scan,
   kind: FindingKind,
   tenantId: ObjectId | undefined,
   subject: string,
-  repair?: () => Promise<unknown>,
+  repair?: () => Promise<boolean>,
 ): Promise<void> {
   const id = tenantId?.toHexString();
   let fixed = false;
   if (scan.fix && repair && !(id && scan.busy.has(id))) {
-    await repair();
-    fixed = true;
-    if (id) scan.busy.add(id); // repaired once is enough for this run
+    fixed = await repair().catch((error: unknown) => {
+      if (error instanceof TenancyError && error.code === 'CONFLICT') return false; // busy now: next run
+      throw error;
+    });
   }
   scan.found.push({ kind, ...(id ? { tenantId: id } : {}), subject, fixed });
 }
 
-async function checkRecords(ctx: OperationContext, scan: Scan): Promise<void> {
+const repaired = (scan: Scan, tenantId: ObjectId) => async () => (await repairTenant(scan.ctx, tenantId)) !== null;
+
+async function checkRecords(scan: Scan): Promise<void> {
   for (const doc of scan.records.values()) {
-    const id = doc._id.toHexString();
-    if (scan.busy.has(id)) continue;
+    if (scan.busy.has(doc._id.toHexString())) continue;
     if (TRANSITIONAL.includes(doc.status)) {
-      await note(scan, 'stranded-tenant', doc._id, doc.status, () => repairTenant(ctx, doc._id));
+      await note(scan, 'stranded-tenant', doc._id, doc.status, repaired(scan, doc._id));
       continue;
     }
-    if (!(await ctx.names.holder(doc.nameKey))?.equals(doc._id)) {
-      await note(scan, 'missing-name', doc._id, doc.nameKey, () => repairTenant(ctx, doc._id));
+    if (!(await scan.ctx.names.holder(doc.nameKey))?.equals(doc._id)) {
+      await note(scan, 'missing-name', doc._id, doc.nameKey, repaired(scan, doc._id));
     }
-    if ((await ctx.storage.inventory(direct, doc.storage)).length === 0) {
+    if ((await scan.ctx.storage.inventory(direct, doc.storage)).length === 0) {
       await note(scan, 'missing-storage', doc._id, doc.storage.collection);
     }
   }
 }
 
-async function checkNames(ctx: OperationContext, scan: Scan): Promise<void> {
+async function checkClaims(scan: Scan): Promise<void> {
+  const { ctx } = scan;
+  const gone = (tenantId: ObjectId) =>
+    !scan.busy.has(tenantId.toHexString()) && !scan.records.has(tenantId.toHexString());
   for (const claim of await ctx.names.all()) {
     const id = claim.tenantId.toHexString();
     if (scan.busy.has(id) || scan.records.get(id)?.nameKey === claim._id) continue;
-    await note(scan, 'orphan-name', claim.tenantId, claim._id, () => repairTenant(ctx, claim.tenantId));
+    await note(scan, 'orphan-name', claim.tenantId, claim._id, repaired(scan, claim.tenantId));
   }
-}
-
-async function checkKeys(ctx: OperationContext, scan: Scan, keys: KeyClaim[]): Promise<void> {
-  for (const claim of keys) {
+  for (const tenantId of await ctx.registry.ownerIds()) {
+    if (gone(tenantId)) await note(scan, 'orphan-owned', tenantId, tenantId.toHexString(), repaired(scan, tenantId));
+  }
+  for (const claim of await ctx.keys.all()) {
     const id = claim.tenantId.toHexString();
-    if (scan.busy.has(id)) continue;
-    const record = scan.records.get(id);
-    if (claim.state === 'active' && record?.key !== claim._id) {
-      await note(scan, 'orphan-key', claim.tenantId, claim._id, () => repairTenant(ctx, claim.tenantId));
+    if (scan.busy.has(id) || claim.state === 'purged') continue;
+    if (claim.state === 'active') {
+      if (scan.records.get(id)?.key !== claim._id) {
+        await note(scan, 'orphan-key', claim.tenantId, claim._id, repaired(scan, claim.tenantId));
+      }
       continue;
     }
-    if (claim.state === 'active') continue;
     const broken = await ctx.storage.checkTombstones(direct, claim.storage);
-    if (broken.length === 0) continue;
-    await note(scan, 'broken-tombstone', claim.tenantId, broken.join(', '), async () => {
-      const lease = await begin(ctx, claim.tenantId, 'repair', {});
-      await underLease(ctx, lease, async () => {
-        await ctx.storage.restoreTombstones(lease, claim.storage, broken);
-        return settleRepair(ctx, lease);
-      });
-    });
+    if (broken.length > 0) {
+      await note(scan, 'broken-tombstone', claim.tenantId, broken.join(', '), () => restoreTombstones(scan, claim));
+    }
   }
 }
 
-async function checkStorage(ctx: OperationContext, scan: Scan, keys: KeyClaim[]): Promise<void> {
-  const known = new Map<string, Set<string>>();
-  for (const claim of keys) {
-    const set = known.get(claim.storage.database) ?? new Set<string>();
-    known.set(claim.storage.database, set.add(claim.storage.collection));
-  }
-  const databases = new Set([ctx.storage.locate('x').database, ...known.keys()]);
+/** Restores the tombstones under `claim`, if, under its tenant's lease, the claim and the damage are still there. */
+async function restoreTombstones(scan: Scan, claim: KeyClaim): Promise<boolean> {
+  const { ctx } = scan;
+  const lease = await begin(ctx, claim.tenantId, 'repair', {});
+  return underLease(ctx, lease, async () => {
+    const now = (await ctx.keys.keysOf(claim.tenantId, lease)).find((k) => k._id === claim._id);
+    const broken = now?.state === claim.state ? await ctx.storage.checkTombstones(lease, claim.storage) : [];
+    const tenant = claim.state === 'retired' ? await ctx.registry.findById(claim.tenantId, lease) : null;
+    if (broken.length > 0) await ctx.storage.restoreTombstones(lease, claim.storage, broken, tenant?.storage ?? null);
+    await settleRepair(ctx, lease);
+    return broken.length > 0;
+  });
+}
+
+async function checkStorage(scan: Scan): Promise<void> {
+  const { ctx } = scan;
+  const bounded: Runner = { run: (op, call) => execute(op, call, Math.floor(ctx.journal.leaseMs / 4)) };
+  const databases = new Set([ctx.storage.locate('x').database]);
+  for (const record of scan.records.values()) databases.add(record.storage.database);
+  // Collections are listed before their keys are read: a tenant's key is always claimed before its storage exists.
+  const listed = [];
   for (const database of databases) {
-    for (const stray of await ctx.storage.strays(direct, database, known.get(database) ?? new Set())) {
-      // Only an empty one is dropped: documents in a collection nobody owns are for a person to look at.
-      const drop = stray.documents === 0 ? () => ctx.storage.dropStray(direct, database, stray.name) : undefined;
-      await note(scan, 'orphan-storage', undefined, `${database}.${stray.name}`, drop);
-    }
+    for (const found of await ctx.storage.physicalNames(direct, database)) listed.push({ database, ...found });
+  }
+  const keys = new Map((await ctx.keys.all()).map((k) => [k._id, k]));
+  for (const { database, name, key, documents } of listed) {
+    const owner = keys.get(key);
+    if (owner && owner.state !== 'purged' && owner.storage.database === database) continue;
+    // Taken out of use for good first, so no create can claim the key while it goes.
+    const drop = async () => {
+      const reserved = await ctx.keys.reserve(key, ctx.storage.locate(key), ctx.clock(), bounded);
+      if (!reserved && (await ctx.keys.holderState(key)) !== 'purged') return false;
+      if (documents > 0) return false; // documents nobody owns are for a person to look at
+      await ctx.storage.dropStray(bounded, database, name);
+      return true;
+    };
+    await note(scan, 'orphan-storage', undefined, `${database}.${name}`, drop);
   }
 }

@@ -10,21 +10,26 @@ import { begin, type OperationContext, type Outcome, underLease } from './operat
 
 export async function dropTenant(ctx: OperationContext, id: ObjectId): Promise<boolean> {
   const lease = await begin(ctx, id, 'drop', {});
-  return underLease(ctx, lease, async () => {
-    const marked = await ctx.registry.update(lease, ['active', 'suspended', 'dropping'], {
-      status: 'dropping',
-      updatedAt: ctx.clock(),
-    });
-    if (!marked) {
-      const exists = await ctx.registry.findById(id, lease);
-      await lease.end();
-      if (exists) throw new TenancyError('TENANT_UNAVAILABLE');
-      return false;
-    }
-    await lease.advance('marked');
-    await finishDrop(ctx, lease);
-    return true;
-  });
+  return underLease(
+    ctx,
+    lease,
+    async () => {
+      const marked = await ctx.registry.update(lease, ['active', 'suspended', 'dropping'], {
+        status: 'dropping',
+        updatedAt: ctx.clock(),
+      });
+      if (!marked) {
+        const exists = await ctx.registry.findById(id, lease);
+        await lease.end();
+        if (exists) throw new TenancyError('TENANT_UNAVAILABLE');
+        return false;
+      }
+      await lease.advance('marked');
+      await finishDrop(ctx, lease);
+      return true;
+    },
+    async () => true,
+  );
 }
 
 async function finishDrop(ctx: OperationContext, lease: Lease): Promise<void> {

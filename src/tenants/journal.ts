@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { Collection, Db, ObjectId } from 'mongodb';
 import { TenancyError } from '../errors.js';
 import type { Clock } from '../internal/clock.js';
-import { type Call, execute, executeExpecting, ServerCode } from '../internal/execute.js';
+import { type Call, execute, executeExpecting, type Runner, ServerCode } from '../internal/execute.js';
 import { type Hooks, type JournalEntry, Lease, type LeaseTerms, type OperationKind } from './lease.js';
 
 export const JOURNAL_COLLECTION = 'tenancy_journal';
@@ -19,7 +19,7 @@ export const TAKEOVERS_COLLECTION = 'tenancy_takeovers';
 /** Per-tenant epoch counters: each lease takes the next epoch of its tenant. */
 export const EPOCHS_COLLECTION = 'tenancy_epochs';
 /** A takeover claim is followed past a dead claimant at most this many times. */
-const MAX_HOPS = 8;
+const MAX_HOPS = 32;
 
 /**
  * A takeover claim: `_id` is `<tenant id>:<op id taken over>`, `by` the op id
@@ -75,11 +75,16 @@ export class Journal {
       expiresAt: this.#expiry(now),
     };
     const lease = new Lease(this.#terms, entry);
-    const taken = await executeExpecting('begin operation', ServerCode.DuplicateKey, false, (o) =>
-      this.#entries.insertOne(entry, o).then(() => true),
+    const bounded = this.#runner(entry, false);
+    const taken = await executeExpecting(
+      'begin operation',
+      ServerCode.DuplicateKey,
+      false,
+      (o) => this.#entries.insertOne(entry, o).then(() => true),
+      bounded,
     );
     if (taken) return lease; // its epoch is taken first thing under the lease (see underLease)
-    const holder = await execute('read operation', () => this.#entries.findOne({ _id: tenantId }));
+    const holder = await bounded.run('read operation', (o) => this.#entries.findOne({ _id: tenantId }, o));
     if (holder && holder.expiresAt > now) {
       throw new TenancyError('CONFLICT', `Another ${holder.op} of this organization is in progress`);
     }
@@ -177,13 +182,14 @@ export class Journal {
     }
   }
 
-  /** A takeover's calls: bounded like a lease's, and reported to `afterCall` with step `takeover`. */
-  #runner(entry: JournalEntry) {
-    return { run: <T>(operation: string, call: Call<T>) => this.#call(entry, operation, call) };
+  /** Calls made before a lease is held: bounded like a lease's; a takeover's are reported to `afterCall`. */
+  #runner(entry: JournalEntry, report = true): Runner {
+    return { run: <T>(operation: string, call: Call<T>) => this.#call(entry, operation, call, report) };
   }
 
-  async #call<T>(entry: JournalEntry, operation: string, call: Call<T>): Promise<T> {
-    const result = await execute(operation, call, Math.floor(this.#terms.leaseMs / 4));
+  async #call<T>(entry: JournalEntry, operation: string, call: Call<T>, report = true): Promise<T> {
+    const result = await execute(operation, call, this.#callTimeoutMs);
+    if (!report) return result;
     await this.#terms.hooks.afterCall({
       op: entry.op,
       step: 'takeover',
@@ -191,6 +197,10 @@ export class Journal {
       call: operation,
     });
     return result;
+  }
+
+  get #callTimeoutMs(): number {
+    return Math.floor(this.#terms.leaseMs / 4);
   }
 
   #expiry(now: Date): Date {

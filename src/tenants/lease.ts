@@ -130,9 +130,17 @@ export class Lease implements Runner {
     }
   }
 
-  /** Runs one database call under the lease: checked, bounded, reported. */
+  /**
+   * Runs one database call under the lease: checked, bounded, reported. A
+   * lease a third of whose time passed since it was renewed is renewed
+   * first, so a step of many calls (a tenant with many collections) keeps
+   * its lease for as long as it makes progress.
+   */
   async run<T>(operation: string, call: Call<T>): Promise<T> {
     this.check();
+    if (this.#terms.clock().getTime() >= this.#entry.expiresAt.getTime() - (2 * this.#terms.leaseMs) / 3) {
+      await this.#extend();
+    }
     const result = await execute(operation, call, this.callTimeoutMs);
     await this.#terms.hooks.afterCall({ ...this.#event(), call: operation });
     return result;
@@ -190,6 +198,22 @@ export class Lease implements Runner {
   }
 
   /**
+   * Takes an epoch above `seen`, an epoch found on the tenant's record: a
+   * counter behind its records (restored from an older backup, say) would
+   * otherwise fence every lease out of its own tenant. Only while this lease
+   * still holds the tenant, so no newer holder can have written `seen`.
+   *
+   * @throws {@link TenancyError} `CONFLICT` when the lease was lost.
+   */
+  async catchUp(seen: number): Promise<void> {
+    await this.#extend();
+    await this.run('raise epoch', (o) =>
+      this.#terms.epochs.updateOne({ _id: this.#entry._id }, { $max: { epoch: seen } }, { ...o, upsert: true }),
+    );
+    await this.takeEpoch();
+  }
+
+  /**
    * Becomes a new holder of the same operation: a new op id and a new epoch.
    * Run before settling after a failure, so a call of this holder that timed
    * out and lands later is refused like any stale holder's.
@@ -211,6 +235,19 @@ export class Lease implements Runner {
     if (result.matchedCount === 0) throw leaseLost();
     this.#entry = next;
     await this.takeEpoch();
+  }
+
+  /** Renews the lease without a new step. */
+  async #extend(): Promise<void> {
+    const expiresAt = this.#expiry();
+    const result = await execute(
+      'renew lease',
+      (o) =>
+        this.#terms.entries.updateOne({ _id: this.#entry._id, opId: this.#entry.opId }, { $set: { expiresAt } }, o),
+      this.callTimeoutMs,
+    );
+    if (result.matchedCount === 0) throw leaseLost();
+    this.#entry = { ...this.#entry, expiresAt };
   }
 
   #event(): StepEvent {

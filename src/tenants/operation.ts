@@ -48,13 +48,21 @@ export async function begin(
 
 /**
  * Runs the body of an operation under its lease, after taking the lease's
- * epoch and reporting its first step. On an unexpected failure the operation is settled at once (finished
- * or undone, as `recover()` would), by the same process under a renewed
- * lease, so a call of its own that timed out and lands later is refused; if
- * even that fails, the journal keeps it for `recover()`. A lost lease is
- * reported as `CONFLICT`.
+ * epoch and reporting its first step. On an unexpected failure the
+ * operation is settled at once (finished or undone, as `recover()` would),
+ * by the same process under a renewed lease, so a call of its own that
+ * timed out and lands later is refused; if even that fails, the journal
+ * keeps it for `recover()`. When the settlement finished the operation,
+ * `finished` says what the caller gets (a completed operation is not
+ * reported as failed); otherwise the failure is. A lost lease is reported as
+ * `CONFLICT`.
  */
-export async function underLease<T>(ctx: OperationContext, lease: Lease, body: () => Promise<T>): Promise<T> {
+export async function underLease<T>(
+  ctx: OperationContext,
+  lease: Lease,
+  body: () => Promise<T>,
+  finished?: () => Promise<T | undefined>,
+): Promise<T> {
   try {
     await lease.takeEpoch();
     await lease.announce();
@@ -66,7 +74,9 @@ export async function underLease<T>(ctx: OperationContext, lease: Lease, body: (
       (renewal: unknown) => (renewal instanceof TenancyError && renewal.code === 'CONFLICT' ? false : undefined),
     );
     if (renewed === false) throw leaseLost(error);
-    if (renewed) await ctx.settle(lease).catch(() => undefined);
+    const outcome = renewed ? await ctx.settle(lease).catch(() => undefined) : undefined;
+    const result = outcome === 'rolled-forward' && finished ? await finished().catch(() => undefined) : undefined;
+    if (result !== undefined) return result;
     throw error;
   }
 }

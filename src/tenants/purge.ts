@@ -13,7 +13,7 @@ import type { StrayCount } from './strategies/tombstone.js';
 
 /** What {@link TenantManager.purgeTombstones} did. */
 export interface PurgeReport {
-  /** Keys whose tombstones were removed; each is free for new tenants again. */
+  /** Keys whose tombstones were removed. Their physical names are never given out again (see claims.ts). */
   readonly purged: number;
   /** Documents found in tombstones of renamed tenants and moved to them. */
   readonly moved: number;
@@ -50,7 +50,7 @@ async function purgeOne(ctx: OperationContext, claim: KeyClaim): Promise<StrayCo
 async function finishPurge(ctx: OperationContext, lease: Lease): Promise<StrayCount> {
   const claim = (await ctx.keys.keysOf(lease.tenantId, lease)).find((c) => c._id === lease.data.key);
   let count: StrayCount = { found: 0, conflicts: 0 };
-  if (claim && claim.state !== 'active') {
+  if (claim && (claim.state === 'retired' || claim.state === 'dropped')) {
     const tenant = claim.state === 'retired' ? await ctx.registry.findById(lease.tenantId, lease) : null;
     if (tenant && tenant.status !== 'active') {
       // Strays of a tenant in the middle of an operation wait for the next purge rather than being discarded.
@@ -60,7 +60,7 @@ async function finishPurge(ctx: OperationContext, lease: Lease): Promise<StrayCo
     count = await ctx.storage.sweep(lease, claim.storage, tenant ? tenant.storage : null);
     await lease.advance('swept');
     await ctx.storage.remove(lease, claim.storage);
-    await ctx.keys.release(lease, claim._id);
+    await ctx.keys.setState(lease, claim._id, 'purged', ctx.clock());
   }
   await lease.end();
   return count;

@@ -71,17 +71,21 @@ export class Registry {
    * @throws {@link TenancyError} `CONFLICT` when a newer lease holds the record.
    */
   async fence(lease: Lease): Promise<TenantDocument | null> {
-    const id = lease.tenantId;
-    const fenced = await lease.run('fence tenant', (o) =>
-      this.#records.findOneAndUpdate(
-        { _id: id, ...lease.fence },
-        { $set: { epoch: lease.epoch } },
-        { ...o, returnDocument: 'after' },
-      ),
-    );
-    if (fenced) return fenced;
-    if (await this.findById(id, lease)) throw leaseLost();
-    return null;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const fenced = await lease.run('fence tenant', (o) =>
+        this.#records.findOneAndUpdate(
+          { _id: lease.tenantId, ...lease.fence },
+          { $set: { epoch: lease.epoch } },
+          { ...o, returnDocument: 'after' },
+        ),
+      );
+      if (fenced) return fenced;
+      const current = await this.findById(lease.tenantId, lease);
+      if (!current) return null;
+      // This lease holds the tenant, so a larger epoch on the record means the counter fell behind it.
+      await lease.catchUp(current.epoch ?? 0);
+    }
+    throw leaseLost();
   }
 
   /**
@@ -101,6 +105,16 @@ export class Registry {
         { ...o, returnDocument: 'after' },
       ),
     );
+  }
+
+  /** The tenants that own documents in {@link TENANT_OWNED_COLLECTIONS} (for `doctor`). */
+  async ownerIds(): Promise<ObjectId[]> {
+    const ids = new Map<string, ObjectId>();
+    for (const name of TENANT_OWNED_COLLECTIONS) {
+      const found = await direct.run('list owners', () => this.#master.collection(name).distinct('tenantId'));
+      for (const id of found as ObjectId[]) ids.set(id.toHexString(), id);
+    }
+    return [...ids.values()];
   }
 
   /** Removes the tenant's documents from {@link TENANT_OWNED_COLLECTIONS}. */

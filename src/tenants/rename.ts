@@ -26,34 +26,42 @@ export async function renameTenant(
   settleHolder: SettleHolder,
 ): Promise<TenantDocument> {
   const lease = await begin(ctx, doc._id, 'rename', { name: parsed.name, nameKey: parsed.nameKey });
-  return underLease(ctx, lease, async () => {
-    const current = await ctx.registry.findById(doc._id, lease);
-    if (current?.status !== 'active') {
+  return underLease(
+    ctx,
+    lease,
+    async () => {
+      const current = await ctx.registry.findById(doc._id, lease);
+      if (current?.status !== 'active') {
+        await lease.end();
+        throw current ? new TenancyError('TENANT_UNAVAILABLE') : tenantNotFound();
+      }
+      if (
+        current.nameKey !== parsed.nameKey &&
+        !(await ctx.names.claim(lease, parsed.nameKey, (holder) => settleHolder(holder, parsed.nameKey)))
+      ) {
+        await lease.end();
+        throw tenantExists();
+      }
+      await lease.advance('name-claimed');
+      const moves = ctx.storage.renamesStorage && current.slug !== parsed.slug;
+      const renamed = await ctx.registry.update(lease, ['active'], {
+        name: parsed.name,
+        nameKey: parsed.nameKey,
+        updatedAt: ctx.clock(),
+        ...(moves ? { status: 'renaming' as const } : {}),
+      });
+      if (!renamed) throw changedUnderneath();
+      await lease.advance('renamed');
+      await ctx.names.releaseAllBut(lease, parsed.nameKey);
+      if (moves) return moveStorage(ctx, lease, renamed);
       await lease.end();
-      throw current ? new TenancyError('TENANT_UNAVAILABLE') : tenantNotFound();
-    }
-    if (
-      current.nameKey !== parsed.nameKey &&
-      !(await ctx.names.claim(lease, parsed.nameKey, (holder) => settleHolder(holder, parsed.nameKey)))
-    ) {
-      await lease.end();
-      throw tenantExists();
-    }
-    await lease.advance('name-claimed');
-    const moves = ctx.storage.renamesStorage && current.slug !== parsed.slug;
-    const renamed = await ctx.registry.update(lease, ['active'], {
-      name: parsed.name,
-      nameKey: parsed.nameKey,
-      updatedAt: ctx.clock(),
-      ...(moves ? { status: 'renaming' as const } : {}),
-    });
-    if (!renamed) throw changedUnderneath();
-    await lease.advance('renamed');
-    await ctx.names.releaseAllBut(lease, parsed.nameKey);
-    if (moves) return moveStorage(ctx, lease, renamed);
-    await lease.end();
-    return renamed;
-  });
+      return renamed;
+    },
+    async () => {
+      const renamed = await ctx.registry.findById(doc._id);
+      return renamed?.status === 'active' && renamed.nameKey === parsed.nameKey ? renamed : undefined;
+    },
+  );
 }
 
 /** The physical half of a rename with `renameStorage`; idempotent, so recovery reruns it. */
@@ -106,7 +114,7 @@ export async function settleRename(ctx: OperationContext, lease: Lease): Promise
  * Makes a settled tenant's claims match its record: whichever name the
  * record carries is the one kept; the old key of a finished move holds
  * tombstones and is retired; a key claimed for a move that never happened is
- * freed.
+ * purged (kept out of use, as every key once claimed).
  */
 export async function tidyClaims(ctx: OperationContext, lease: Lease, doc: TenantDocument): Promise<void> {
   await ctx.names.releaseAllBut(lease, doc.nameKey);
@@ -114,7 +122,6 @@ export async function tidyClaims(ctx: OperationContext, lease: Lease, doc: Tenan
   for (const claim of await ctx.keys.keysOf(doc._id, lease)) {
     if (claim.state !== 'active' || claim._id === doc.key) continue;
     const holdsStorage = (await ctx.storage.inventory(lease, claim.storage)).length > 0;
-    if (holdsStorage) await ctx.keys.setState(lease, claim._id, 'retired', ctx.clock());
-    else await ctx.keys.release(lease, claim._id);
+    await ctx.keys.setState(lease, claim._id, holdsStorage ? 'retired' : 'purged', ctx.clock());
   }
 }

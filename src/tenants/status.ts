@@ -11,19 +11,30 @@ import type { TenantDocument } from './types.js';
 
 export async function setSuspended(ctx: OperationContext, id: ObjectId, suspended: boolean): Promise<TenantDocument> {
   const lease = await begin(ctx, id, 'status', { suspended });
-  return underLease(ctx, lease, async () => {
-    const [from, to] = suspended ? (['active', 'suspended'] as const) : (['suspended', 'active'] as const);
-    const updated = await ctx.registry.update(lease, [from, to], { status: to, updatedAt: ctx.clock() });
-    await lease.end();
-    if (updated) return updated;
-    throw (await ctx.registry.findById(id))
-      ? new TenancyError('TENANT_UNAVAILABLE')
-      : new TenancyError('TENANT_NOT_FOUND');
-  });
+  return underLease(
+    ctx,
+    lease,
+    async () => {
+      const [from, to] = suspended ? (['active', 'suspended'] as const) : (['suspended', 'active'] as const);
+      const updated = await ctx.registry.update(lease, [from, to], { status: to, updatedAt: ctx.clock() });
+      await lease.end();
+      if (updated) return updated;
+      throw (await ctx.registry.findById(id))
+        ? new TenancyError('TENANT_UNAVAILABLE')
+        : new TenancyError('TENANT_NOT_FOUND');
+    },
+    async () => {
+      const doc = await ctx.registry.findById(id);
+      return doc?.status === target(suspended) ? doc : undefined;
+    },
+  );
 }
 
-/** A status change is one update: nothing to finish or undo. */
-export async function settleStatus(_ctx: OperationContext, lease: Lease): Promise<Outcome> {
+const target = (suspended: unknown) => (suspended ? 'suspended' : 'active');
+
+/** A status change is one update: nothing to finish or undo; it happened if the record has the status asked for. */
+export async function settleStatus(ctx: OperationContext, lease: Lease): Promise<Outcome> {
+  const doc = await ctx.registry.findById(lease.tenantId, lease);
   await lease.end();
-  return 'rolled-back';
+  return doc?.status === target(lease.data.suspended) ? 'rolled-forward' : 'rolled-back';
 }

@@ -43,7 +43,7 @@ export async function assertInvariants(client: MongoClient, tenants: TenantManag
   }
   const recordKeys = new Set(records.map((r) => r.key));
   for (const claim of keys.filter((k) => !recordKeys.has(k._id))) {
-    expect(['retired', 'dropped']).toContain(claim.state);
+    expect(['retired', 'dropped', 'purged']).toContain(claim.state);
   }
 
   // Storage: every active record's collection exists; every tenant collection is owned or tombstoned.
@@ -57,6 +57,7 @@ export async function assertInvariants(client: MongoClient, tenants: TenantManag
       const base = name.split('__')[0];
       const owner = keys.find((k) => k.storage.database === database && k.storage.collection === base);
       expect(owner, `collection ${name} has no key claim: orphaned`).toBeDefined();
+      expect(owner?.state, `collection ${name} under a purged key`).not.toBe('purged');
       if (owner?.state !== 'active') {
         const collection = client.db(database).collection(name);
         const marker = await collection.findOne({ _id: '__mongo_tenancy_tombstone__' as never });

@@ -98,17 +98,16 @@ class CollectionStorage implements StorageDriver {
     for (const name of await this.#union(via, from, names)) {
       const target = db.collection(counterpart(name, from, to));
       const source = db.collection(name);
-      if (!(await isTombstone(via, source))) {
-        // Gone: an earlier attempt renamed it. Target taken: a stale write re-created the source since.
-        const renamed = await executeExpecting(
-          'rename tenant collection',
-          [ServerCode.NamespaceNotFound, ServerCode.NamespaceExists],
-          false,
-          (o) => db.renameCollection(name, target.collectionName, o).then(() => true),
-          via,
-        );
-        if (!renamed) await moveDocuments(via, source, target);
-      }
+      if (await isTombstone(via, source)) continue; // moved by an earlier attempt
+      // Gone: an earlier attempt renamed it. Target taken: a stale write re-created the source since.
+      const renamed = await executeExpecting(
+        'rename tenant collection',
+        [ServerCode.NamespaceNotFound, ServerCode.NamespaceExists],
+        false,
+        (o) => db.renameCollection(name, target.collectionName, o).then(() => true),
+        via,
+      );
+      if (!renamed) await moveDocuments(via, source, target);
       await tombstone(via, source, target);
     }
   }
@@ -146,25 +145,29 @@ class CollectionStorage implements StorageDriver {
     return broken;
   }
 
-  async restoreTombstones(via: Runner, tombstoned: TenantStorage, names: readonly string[]): Promise<void> {
+  async restoreTombstones(
+    via: Runner,
+    tombstoned: TenantStorage,
+    names: readonly string[],
+    into: TenantStorage | null,
+  ): Promise<void> {
     const db = this.#db(tombstoned);
-    for (const name of names) await tombstone(via, db.collection(name), null);
+    for (const name of names) {
+      const target = into ? this.#db(into).collection(counterpart(name, tombstoned, into)) : null;
+      await tombstone(via, db.collection(name), target);
+    }
   }
 
-  async strays(
-    via: Runner,
-    database: string,
-    known: ReadonlySet<string>,
-  ): Promise<Array<{ name: string; documents: number }>> {
+  async physicalNames(via: Runner, database: string): Promise<Array<{ name: string; key: string; documents: number }>> {
     const db = this.#client.db(database);
     const all = await via.run('list tenant collections', (o) =>
       db.listCollections({ name: { $regex: `^${COLLECTION_PREFIX}` } }, { ...o, nameOnly: true }).toArray(),
     );
-    const found: Array<{ name: string; documents: number }> = [];
-    for (const { name } of all) {
-      if (!name.startsWith(COLLECTION_PREFIX) || known.has(name.split(NAME_SEPARATOR)[0] as string)) continue;
-      const documents = await via.run('count stray documents', (o) => db.collection(name).countDocuments({}, o));
-      found.push({ name, documents });
+    const found: Array<{ name: string; key: string; documents: number }> = [];
+    for (const { name } of all.filter((c) => c.name.startsWith(COLLECTION_PREFIX))) {
+      const key = (name.split(NAME_SEPARATOR)[0] as string).slice(COLLECTION_PREFIX.length);
+      const documents = await via.run('count documents', (o) => db.collection(name).countDocuments({}, o));
+      found.push({ name, key, documents });
     }
     return found;
   }

@@ -55,17 +55,22 @@ export interface StorageDriver {
   sweep(via: Runner, tombstoned: TenantStorage, into: TenantStorage | null): Promise<StrayCount>;
   /**
    * What is wrong with the tombstones under a retired or dropped key: names
-   * that should be tombstones and are not (for `doctor`).
+   * that should be complete tombstones and are not (for `doctor`).
    */
   checkTombstones(via: Runner, tombstoned: TenantStorage): Promise<string[]>;
-  /** Makes each of `names` under `tombstoned` a complete tombstone again (for `doctor`). */
-  restoreTombstones(via: Runner, tombstoned: TenantStorage, names: readonly string[]): Promise<void>;
-  /** Physical names in `database` that look like a tenant's but belong to no key in `known` (for `doctor`). */
-  strays(
+  /**
+   * Makes each of `names` under `tombstoned` a complete tombstone again,
+   * moving what it holds to `into` (or discarding it) as a drop or a move
+   * would have (for `doctor`).
+   */
+  restoreTombstones(
     via: Runner,
-    database: string,
-    known: ReadonlySet<string>,
-  ): Promise<Array<{ name: string; documents: number }>>;
+    tombstoned: TenantStorage,
+    names: readonly string[],
+    into: TenantStorage | null,
+  ): Promise<void>;
+  /** Every physical name in `database` that belongs to the library, with the key it is built on (for `doctor`). */
+  physicalNames(via: Runner, database: string): Promise<Array<{ name: string; key: string; documents: number }>>;
   /** Drops a collection no key owns (for `doctor`). */
   dropStray(via: Runner, database: string, name: string): Promise<void>;
 }
