@@ -16,7 +16,7 @@ import { direct, execute, type Runner } from '../internal/execute.js';
 import type { KeyClaim } from './claims.js';
 import { begin, type OperationContext, recoverEntry, underLease } from './operation.js';
 import { TRANSITIONAL } from './registry.js';
-import { repairTenant, settleRepair } from './repair.js';
+import { inTransition, repairTenant, settleRepair } from './repair.js';
 import type { TenantDocument } from './types.js';
 
 /** What {@link TenantManager.doctor} can find. */
@@ -100,13 +100,14 @@ async function note(
   scan.found.push({ kind, ...(id ? { tenantId: id } : {}), subject, fixed });
 }
 
-const repaired = (scan: Scan, tenantId: ObjectId) => async () => (await repairTenant(scan.ctx, tenantId)) !== null;
+const repaired = (scan: Scan, tenantId: ObjectId, only?: (doc: TenantDocument | null) => boolean) => async () =>
+  (await repairTenant(scan.ctx, tenantId, only)) !== null;
 
 async function checkRecords(scan: Scan): Promise<void> {
   for (const doc of scan.records.values()) {
     if (scan.busy.has(doc._id.toHexString())) continue;
     if (TRANSITIONAL.includes(doc.status)) {
-      await note(scan, 'stranded-tenant', doc._id, doc.status, repaired(scan, doc._id));
+      await note(scan, 'stranded-tenant', doc._id, doc.status, repaired(scan, doc._id, inTransition));
       continue;
     }
     if (!(await scan.ctx.names.holder(doc.nameKey))?.equals(doc._id)) {

@@ -9,7 +9,7 @@ import type { Lease } from './lease.js';
 import type { OperationContext, Outcome } from './operation.js';
 import { settlePurge } from './purge.js';
 import { settleRename } from './rename.js';
-import { repairTenant, settleRepair } from './repair.js';
+import { inTransition, repairTenant, settleRepair } from './repair.js';
 import { settleStatus } from './status.js';
 
 /** What {@link TenantManager.recover} settled, and what it could not settle yet. */
@@ -48,7 +48,7 @@ export async function recoverAll(ctx: OperationContext): Promise<RecoveryReport>
   }
   // A record in a transitional status with no operation under way was stranded (by a late write of a stalled holder).
   for (const doc of await ctx.registry.inTransition()) {
-    const outcome = await repairTenant(ctx, doc._id).catch((error: unknown) => {
+    const outcome = await repairTenant(ctx, doc._id, inTransition).catch((error: unknown) => {
       failed.push({ tenantId: doc._id.toHexString(), op: 'repair', error: toTenancyError(error) });
       return null;
     });

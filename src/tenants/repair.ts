@@ -14,12 +14,18 @@ import type { Lease } from './lease.js';
 import { begin, type OperationContext, type Outcome, recoverEntry, underLease } from './operation.js';
 import { TRANSITIONAL } from './registry.js';
 import { settleRename, tidyClaims } from './rename.js';
+import type { TenantDocument } from './types.js';
 
 /**
  * Repairs the tenant under a lease of its own; `null` when a live operation
- * holds it (that operation settles it).
+ * holds it (that operation settles it), or when `only` says the tenant, as
+ * found under the lease, needs nothing (the scan that chose it was stale).
  */
-export async function repairTenant(ctx: OperationContext, tenantId: ObjectId): Promise<Outcome | null> {
+export async function repairTenant(
+  ctx: OperationContext,
+  tenantId: ObjectId,
+  only?: (doc: TenantDocument | null) => boolean,
+): Promise<Outcome | null> {
   let lease: Lease;
   try {
     lease = await begin(ctx, tenantId, 'repair', {});
@@ -27,8 +33,17 @@ export async function repairTenant(ctx: OperationContext, tenantId: ObjectId): P
     if (error instanceof TenancyError && error.code === 'CONFLICT') return null;
     throw error;
   }
-  return underLease(ctx, lease, () => settleRepair(ctx, lease));
+  return underLease(ctx, lease, async () => {
+    if (only && !only(await ctx.registry.findById(tenantId, lease))) {
+      await lease.end();
+      return null;
+    }
+    return settleRepair(ctx, lease);
+  });
 }
+
+/** Whether a record is in a transitional status (a stranded one, when no operation holds it). */
+export const inTransition = (doc: TenantDocument | null): boolean => !!doc && TRANSITIONAL.includes(doc.status);
 
 /** Settles a repair: the record, if any, decides; a tenant with no record keeps nothing but its tombstones. */
 export async function settleRepair(ctx: OperationContext, lease: Lease): Promise<Outcome> {
