@@ -51,10 +51,46 @@ export interface ErrorDetails {
    * renaming, dropping) is worth asking for again.
    */
   retryAfter?: number;
+  /**
+   * A short, safe classification of the failure, when the library knows it:
+   *
+   * - `TOKEN_INVALID`: `missing` when the request carried no bearer token at
+   *   all, no `Authorization` header or another scheme (its 401 then has no
+   *   `error` attribute, RFC 6750 §3.1).
+   * - `STORAGE`: why the database could not be reached, from the driver
+   *   error kept as `cause`: `connection-refused`, `host-not-found`,
+   *   `network-timeout`, `network`, `server-selection-timeout` (no server
+   *   answered in time, no network error seen) or `client-closed` (the
+   *   MongoClient was closed: by the application, or by the driver after its
+   *   first connection failed, whose cause `await client.connect()` reports).
+   */
+  reason?: string;
+}
+
+/**
+ * The brand every {@link TenancyError} carries: a registry symbol, so that two
+ * copies of the library loaded in one process (a CommonJS and an ESM build, or
+ * two installed versions) recognise each other's errors.
+ */
+const BRAND: unique symbol = Symbol.for('mongo-tenancy.error') as never;
+
+function isBranded(value: unknown): value is TenancyError {
+  if (typeof value !== 'object' || value === null || (value as { [BRAND]?: unknown })[BRAND] !== true) return false;
+  const code = (value as { code?: unknown }).code;
+  // A newer copy's code this copy does not know is not one of this copy's errors.
+  return typeof code === 'string' && Object.hasOwn(ERROR_CODES, code);
 }
 
 /**
  * The base class of every error this library throws.
+ *
+ * Errors are recognised by a brand, not by their prototype chain:
+ * `err instanceof TenancyError` and {@link isTenancyError} also hold for an
+ * error thrown by another copy of the library in the same process (its
+ * CommonJS and ESM builds, or two installed versions), as long as its `code`
+ * is one this copy knows. Subclasses test `instanceof` as usual.
+ *
+ * @throws Nothing: constructing one never throws.
  *
  * @example
  * ```ts
@@ -78,11 +114,24 @@ export class TenancyError<C extends ErrorCode = ErrorCode> extends Error {
     this.name = new.target.name;
     this.code = code;
     this.details = Object.freeze({ ...options?.details });
+    Object.defineProperty(this, BRAND, { value: true });
+  }
+
+  /** `instanceof TenancyError` checks the brand, so it holds across copies of the library. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: a subclass (`this`) keeps the usual prototype check.
+    if (this !== TenancyError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return isBranded(value);
   }
 }
 
 /**
  * Whether `value` is a {@link TenancyError}, optionally of one of the given codes.
+ *
+ * Checks the error's brand, not its prototype: an error from another copy of
+ * the library loaded in the same process (CommonJS and ESM) is recognised.
+ *
+ * @throws Nothing.
  *
  * @example
  * ```ts
@@ -90,7 +139,7 @@ export class TenancyError<C extends ErrorCode = ErrorCode> extends Error {
  * ```
  */
 export function isTenancyError<C extends ErrorCode>(value: unknown, ...codes: C[]): value is TenancyError<C> {
-  return value instanceof TenancyError && (codes.length === 0 || codes.includes(value.code as C));
+  return isBranded(value) && (codes.length === 0 || codes.includes(value.code as C));
 }
 
 /**

@@ -6,7 +6,8 @@
  *
  * @packageDocumentation
  */
-import { ERROR_CODES, type ErrorCode, TenancyError } from './errors.js';
+import { STATUS_CODES } from 'node:http';
+import { ERROR_CODES, type ErrorCode, isTenancyError, TenancyError } from './errors.js';
 
 /** The media type of problem responses. */
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -20,8 +21,12 @@ export interface Problem {
   title: string;
   status: number;
   detail: string;
-  /** The library's stable code, or `INTERNAL` for an unexpected error. */
-  code: ErrorCode | 'INTERNAL';
+  /**
+   * The library's stable code; `CLIENT_ERROR` for another library's 4xx
+   * (a body parser's 400 or 413, ...: `status` says which); `INTERNAL` for
+   * an unexpected error.
+   */
+  code: ErrorCode | 'CLIENT_ERROR' | 'INTERNAL';
   /** One entry per invalid field, for 422 responses. */
   errors?: Array<{ field: string; message: string }>;
   /** Seconds to wait, for 429 and retryable 503 responses (also sent as `Retry-After`). */
@@ -53,12 +58,26 @@ export function bearerToken(header: string | string[] | undefined | null): strin
 /**
  * The token of a request's `Authorization` header.
  *
- * @throws {@link TenancyError} `TOKEN_INVALID` when there is no well-formed bearer token.
+ * @throws {@link TenancyError} `TOKEN_INVALID` when there is no well-formed
+ * bearer token; with `details.reason: 'missing'` when there is no bearer
+ * token at all (no `Authorization` header, or another scheme), so that {@link toProblem} answers with a
+ * plain `WWW-Authenticate: Bearer` challenge (RFC 6750 §3.1).
+ *
+ * @example
+ * ```ts
+ * const auth = await authService.verify(requireBearerToken(req.headers.authorization));
+ * ```
  */
 export function requireBearerToken(header: string | string[] | undefined | null): string {
   const token = bearerToken(header);
-  if (!token) throw new TenancyError('TOKEN_INVALID', 'A bearer token is required');
-  return token;
+  if (token) return token;
+  // No bearer credentials at all: no header, or another scheme (RFC 6750 §3.1 "an unsupported authentication method").
+  const missing = typeof header !== 'string' ? !Array.isArray(header) : !/^\s*Bearer(\s|$)/i.test(header);
+  throw new TenancyError(
+    'TOKEN_INVALID',
+    missing ? 'A bearer token is required' : 'The Authorization header is not a well-formed bearer token',
+    missing ? { details: { reason: 'missing' } } : undefined,
+  );
 }
 
 // Codes whose own message may describe internals (a database operation, an option) get a fixed text instead.
@@ -68,30 +87,72 @@ const GENERIC_DETAIL: Partial<Record<ErrorCode, string>> = {
   INVALID_OPTIONS: 'The service is misconfigured',
 };
 
+/** Another library's 4xx error (http-errors style: `status` or `statusCode`, `expose` not `false`), or `undefined`. */
+function clientError(error: unknown): { status: number; message: string | undefined } | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { status, statusCode, expose, message } = error as Record<string, unknown>;
+  const code = typeof status === 'number' ? status : statusCode;
+  if (typeof code !== 'number' || !Number.isInteger(code) || code < 400 || code > 499 || expose === false) {
+    return undefined;
+  }
+  // http-errors marks 4xx messages as meant for the client (`expose: true`); anything else gets the status text.
+  const shown = expose === true && typeof message === 'string' && message.length > 0 && message.length <= 200;
+  return { status: code, message: shown ? message : undefined };
+}
+
+function internalProblem(): ProblemResponse {
+  const body: Problem = {
+    type: 'urn:mongo-tenancy:error:INTERNAL',
+    title: 'Internal Server Error',
+    status: 500,
+    detail: 'An unexpected error occurred',
+    code: 'INTERNAL',
+  };
+  return { status: 500, headers: {}, body, expected: false };
+}
+
 /**
- * The problem response for any error: a {@link TenancyError} keeps its code
- * and status; anything else is a 500 that reveals nothing (`expected: false`).
- * A 401 carries `WWW-Authenticate: Bearer`; a 429 (`LOCKED`) and a retryable
- * 503 (`TENANT_UNAVAILABLE` for an organization mid-operation) carry
+ * The problem response for any error:
+ *
+ * - a {@link TenancyError} (from this copy of the library or another one in
+ *   the same process) keeps its code and status;
+ * - another library's client error, an object with a 4xx `status` or
+ *   `statusCode` whose `expose` is not `false` (Express's and Koa's body
+ *   parsers: 400 for invalid JSON, 413 for a body too large, 415, ...; any
+ *   http-errors 4xx), keeps its status, with code `CLIENT_ERROR`; its message
+ *   is shown only when `expose` is `true`;
+ * - anything else is a 500 `INTERNAL` that reveals nothing.
+ *
+ * `expected` is `false` only for real failures (`INTERNAL`, `STORAGE`,
+ * `INVALID_OPTIONS`): log those. A 401 carries a `WWW-Authenticate: Bearer`
+ * challenge, with `error="invalid_token"` unless the request had no token at
+ * all (RFC 6750 §3.1). A 429 (`LOCKED`) and a retryable 503
+ * (`TENANT_UNAVAILABLE` for an organization mid-operation) carry
  * `Retry-After`, from the error's `details.retryAfter`.
+ *
+ * @throws Nothing: every value, even `undefined`, gets a response.
  *
  * @example
  * ```ts
  * const problem = toProblem(err);
+ * if (!problem.expected) console.error(err);
  * res.writeHead(problem.status, { ...problem.headers, 'content-type': PROBLEM_CONTENT_TYPE });
  * res.end(JSON.stringify(problem.body));
  * ```
  */
 export function toProblem(error: unknown): ProblemResponse {
-  if (!(error instanceof TenancyError)) {
+  if (!isTenancyError(error)) {
+    const client = clientError(error);
+    if (!client) return internalProblem();
+    const title = STATUS_CODES[client.status] ?? 'Client Error';
     const body: Problem = {
-      type: 'urn:mongo-tenancy:error:INTERNAL',
-      title: 'Internal Server Error',
-      status: 500,
-      detail: 'An unexpected error occurred',
-      code: 'INTERNAL',
+      type: 'urn:mongo-tenancy:error:CLIENT_ERROR',
+      title,
+      status: client.status,
+      detail: client.message ?? title,
+      code: 'CLIENT_ERROR',
     };
-    return { status: 500, headers: {}, body, expected: false };
+    return { status: client.status, headers: {}, body, expected: true };
   }
   const code: ErrorCode = error.code;
   const { status, message } = ERROR_CODES[code];
@@ -103,7 +164,7 @@ export function toProblem(error: unknown): ProblemResponse {
     code,
   };
   const headers: Record<string, string> = {};
-  const { issues, field, retryAfter } = error.details;
+  const { issues, field, retryAfter, reason } = error.details;
   if (status === 422)
     body.errors = issues
       ? [...issues].map((i) => ({ field: i.path, message: i.message }))
@@ -112,6 +173,10 @@ export function toProblem(error: unknown): ProblemResponse {
     body.retryAfter = retryAfter;
     headers['retry-after'] = String(retryAfter);
   }
-  if (status === 401) headers['www-authenticate'] = `Bearer error="invalid_token"`;
+  if (status === 401) {
+    // RFC 6750 §3.1: a request with no credentials gets the bare challenge, without an error code.
+    headers['www-authenticate'] =
+      code === 'TOKEN_INVALID' && reason === 'missing' ? 'Bearer' : 'Bearer error="invalid_token"';
+  }
   return { status, headers, body, expected: code !== 'STORAGE' && code !== 'INVALID_OPTIONS' };
 }

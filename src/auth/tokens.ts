@@ -78,12 +78,25 @@ function cryptoKeyFor(key: RingKey, usage: 'sign' | 'verify'): Promise<CryptoKey
   return key.verifyCrypto;
 }
 
+/** How to make a good secret, for the messages of refused ones. */
+const SECRET_HINT =
+  "generate one with: node -e \"console.log(require('node:crypto').randomBytes(32).toString('base64url'))\"";
+
 /** Why an HS256 secret is refused, or `null` when it is strong enough. */
-export function weakSecretReason(secret: string | Uint8Array): string | null {
+export function weakSecretReason(secret: unknown): string | null {
+  if (secret === undefined || secret === null) {
+    return `is ${secret}: give a string or a Uint8Array of at least ${MIN_SECRET_BYTES} random bytes (is the environment variable set?)`;
+  }
+  if (typeof secret !== 'string' && !(secret instanceof Uint8Array)) {
+    return `must be a string or a Uint8Array, not ${Array.isArray(secret) ? 'an array' : typeof secret}`;
+  }
+  if (secret.length === 0) return 'is empty (is the environment variable set?)';
   const bytes = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : Buffer.from(secret);
   const text = bytes.toString('utf8').toLowerCase();
-  if (KNOWN_PLACEHOLDERS.some((p) => text === p || text.includes(p))) return 'is a well-known placeholder';
-  if (bytes.length < MIN_SECRET_BYTES) return `is shorter than ${MIN_SECRET_BYTES} bytes`;
+  // The longest match names the placeholder best ("your-secret-key" rather than "secret").
+  const placeholder = KNOWN_PLACEHOLDERS.filter((p) => text.includes(p)).sort((a, b) => b.length - a.length)[0];
+  if (placeholder) return `contains the well-known placeholder ${JSON.stringify(placeholder)}`;
+  if (bytes.length < MIN_SECRET_BYTES) return `is shorter than ${MIN_SECRET_BYTES} bytes (${bytes.length})`;
   if (new Set(bytes).size < 10) return 'has too few distinct bytes to be random';
   return null;
 }
@@ -196,10 +209,9 @@ function tokenInvalid(cause?: unknown): TenancyError<'TOKEN_INVALID'> {
   return new TenancyError('TOKEN_INVALID', undefined, cause === undefined ? undefined : { cause });
 }
 
-function invalidKey(index: number, message: string): TenancyError<'INVALID_OPTIONS'> {
-  return new TenancyError('INVALID_OPTIONS', `tokens.keys.${index}: ${message}`, {
-    details: { field: `tokens.keys.${index}` },
-  });
+function invalidKey(index: number, message: string, property?: string): TenancyError<'INVALID_OPTIONS'> {
+  const field = `tokens.keys.${index}${property ? `.${property}` : ''}`;
+  return new TenancyError('INVALID_OPTIONS', `${field}: ${message}`, { details: { field } });
 }
 
 function toRingKey(key: TokenKey, index: number): RingKey {
@@ -208,7 +220,7 @@ function toRingKey(key: TokenKey, index: number): RingKey {
   }
   if (key.alg === 'HS256') {
     const weak = weakSecretReason(key.secret);
-    if (weak) throw invalidKey(index, `the HS256 secret ${weak}`);
+    if (weak) throw invalidKey(index, `the HS256 secret ${weak}; ${SECRET_HINT}`, 'secret');
     const secret = typeof key.secret === 'string' ? new TextEncoder().encode(key.secret) : new Uint8Array(key.secret);
     return { kid: key.kid, alg: key.alg, verifyKey: secret, signKey: secret };
   }

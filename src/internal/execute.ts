@@ -5,9 +5,11 @@
  * and, when given a deadline, bounds the call on both sides: `maxTimeMS` for
  * the server, an abort signal that stops the driver from sending it late
  * (after waiting for a server or a connection), and a client-side timer
- * after which the caller stops waiting.
+ * after which the caller stops waiting. A database that cannot be reached is
+ * reported with its root cause: `details.reason` classifies it, the message
+ * names it, and the driver error stays the `cause`.
  */
-import { TenancyError } from '../errors.js';
+import { isTenancyError, TenancyError } from '../errors.js';
 
 /** MongoDB server error codes the library reacts to. */
 export const ServerCode = {
@@ -44,6 +46,52 @@ function serverCode(error: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined;
 }
 
+const NETWORK_CODES: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'connection-refused',
+  ENOTFOUND: 'host-not-found',
+  EAI_AGAIN: 'host-not-found',
+  ETIMEDOUT: 'network-timeout',
+};
+
+const EXPLAIN: Readonly<Record<string, string>> = {
+  'client-closed':
+    'the MongoClient is closed: by the application, or by the driver after a first connection failed; await client.connect() at start-up reports why',
+  'server-selection-timeout': 'no server answered within serverSelectionTimeoutMS',
+};
+
+/** The first network-level error under a driver error: its causes, and the servers of a server-selection error. */
+function rootCause(error: unknown, depth = 0): Error | undefined {
+  if (!(error instanceof Error) || depth > 5) return undefined;
+  // A Node system error (`syscall`, `code` such as ECONNREFUSED), or the driver's network error around it.
+  if ('syscall' in error || error.name.startsWith('MongoNetwork')) {
+    return rootCause(error.cause, depth + 1) ?? error;
+  }
+  const servers = (error as { reason?: { servers?: unknown } }).reason?.servers;
+  if (servers instanceof Map) {
+    for (const server of servers.values()) {
+      const found = rootCause((server as { error?: unknown } | null)?.error, depth + 1);
+      if (found) return found;
+    }
+  }
+  return rootCause(error.cause, depth + 1);
+}
+
+/** Why the database could not be reached (see `ErrorDetails.reason`), and the root error, or `undefined`. */
+function unreachable(error: unknown): { reason: string; root: Error | undefined } | undefined {
+  const name = error instanceof Error ? error.name : '';
+  if (name === 'MongoTopologyClosedError' || name === 'MongoNotConnectedError') {
+    return { reason: 'client-closed', root: undefined };
+  }
+  const root = rootCause(error);
+  if (root) {
+    const code = (root as { code?: unknown }).code;
+    const reason = typeof code === 'string' ? NETWORK_CODES[code] : undefined;
+    return { reason: reason ?? (root.name === 'MongoNetworkTimeoutError' ? 'network-timeout' : 'network'), root };
+  }
+  if (name === 'MongoServerSelectionError') return { reason: 'server-selection-timeout', root: undefined };
+  return undefined;
+}
+
 function timedOut(operation: string, timeoutMs: number, cause?: unknown): TenancyError<'STORAGE'> {
   return new TenancyError('STORAGE', `Database operation timed out after ${timeoutMs} ms: ${operation}`, {
     ...(cause === undefined ? {} : { cause }),
@@ -74,19 +122,25 @@ export async function execute<T>(operation: string, call: Call<T>, timeoutMs?: n
     if (timeoutMs === undefined || signal === undefined) return await call({});
     return await withDeadline(call({ maxTimeMS: timeoutMs, signal }), timeoutMs, operation);
   } catch (error) {
-    if (error instanceof TenancyError) throw error;
+    if (isTenancyError(error)) throw error;
     if (signal?.aborted && timeoutMs !== undefined) throw timedOut(operation, timeoutMs, error);
     const driverCode = serverCode(error);
-    throw new TenancyError('STORAGE', `Database operation failed: ${operation}`, {
+    const down = unreachable(error);
+    const why = down ? `: ${down.reason} (${down.root?.message ?? EXPLAIN[down.reason] ?? 'no detail'})` : '';
+    throw new TenancyError('STORAGE', `Database operation failed: ${operation}${why}`, {
       cause: error,
-      details: driverCode === undefined ? { operation } : { operation, driverCode },
+      details: {
+        operation,
+        ...(driverCode === undefined ? {} : { driverCode }),
+        ...(down ? { reason: down.reason } : {}),
+      },
     });
   }
 }
 
 /** Whether `error` is a translated failure with one of the given server codes. */
 export function hasServerCode(error: unknown, codes: number | readonly number[]): boolean {
-  const driverCode = error instanceof TenancyError && error.code === 'STORAGE' ? error.details.driverCode : undefined;
+  const driverCode = isTenancyError(error, 'STORAGE') ? error.details.driverCode : undefined;
   return driverCode !== undefined && ([] as number[]).concat(codes).includes(driverCode);
 }
 

@@ -206,9 +206,27 @@ describe('weak secrets are refused at construction', () => {
     expect(attempt).toThrow(
       expect.objectContaining({
         code: 'INVALID_OPTIONS',
-        details: expect.objectContaining({ field: 'tokens.keys.0' }),
+        details: expect.objectContaining({ field: 'tokens.keys.0.secret' }),
       }),
     );
+  });
+
+  it.each([
+    ['an unset environment variable', undefined],
+    ['null', null],
+    ['an empty string', ''],
+    ['a number', 42],
+  ])('refuses %s as the secret with INVALID_OPTIONS naming it, not a TypeError', (_label, missing) => {
+    const { tenants } = make();
+    const keys = [hsKey, { kid: 'next', alg: 'HS256', secret: missing }] as TokenKey[];
+    let thrown: unknown;
+    try {
+      new AuthService({ tenants, tokens: { keys } });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(TenancyError);
+    expect(thrown).toMatchObject({ code: 'INVALID_OPTIONS', details: { field: 'tokens.keys.1.secret' } });
   });
 
   it('refuses a bcrypt cost below 10 outside the test option', () => {
