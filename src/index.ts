@@ -5,7 +5,13 @@
  */
 
 export { ADMIN_ROLES, type Admin, type AdminRole } from './auth/admins.js';
-export { type AuthContext, AuthService, type AuthServiceOptions, type LoginResult } from './auth/auth-service.js';
+export {
+  type AuthContext,
+  AuthService,
+  type AuthServiceOptions,
+  type LoginResult,
+  type RegisterOrganizationInput,
+} from './auth/auth-service.js';
 export {
   BCRYPT_MAX_BYTES,
   type BcryptHasherOptions,
@@ -45,3 +51,4 @@ export type { IsolationStrategy } from './tenants/strategies/strategy.js';
 export { TOMBSTONE_INDEX } from './tenants/strategies/tombstone.js';
 export { TenantManager, type TenantPage, type TenantScope } from './tenants/tenant-manager.js';
 export type { StorageKind, Tenant, TenantStatus, TenantStorage } from './tenants/types.js';
+export type { UpdateMetadataOptions } from './tenants/update-metadata.js';

@@ -5,6 +5,7 @@ import { authOf, problemHandler, requireAuth } from '../express/index.js';
 import { clientAddress } from '../shared/client-address.js';
 import type { AppOptions } from './config.js';
 import { openApiDocument } from './openapi.js';
+import { problemFor } from './problem.js';
 import { type RouteContext, routes, run } from './routes.js';
 import { DOCS_CSP, DOCS_HTML, DOCS_INIT, docsAsset, NOT_FOUND_BODY, SECURITY_HEADERS } from './web.js';
 
@@ -40,6 +41,6 @@ export function expressApp(ctx: RouteContext, options: AppOptions = {}): Express
     res.type(asset.type).set('cache-control', 'public, max-age=3600').send(asset.body);
   });
   app.use((_req, res) => void res.status(404).type(PROBLEM_CONTENT_TYPE).send(NOT_FOUND_BODY));
-  app.use(problemHandler(options.log));
+  app.use(problemHandler({ log: options.log, toProblem: problemFor }));
   return app;
 }

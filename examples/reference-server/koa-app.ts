@@ -5,9 +5,9 @@ import Koa from 'koa';
 import { PROBLEM_CONTENT_TYPE } from 'mongo-tenancy';
 import { problemHandler, requireAuth } from '../koa/index.js';
 import { clientAddress } from '../shared/client-address.js';
-import { rethrowBodyError } from '../shared/problem.js';
 import type { AppOptions } from './config.js';
 import { openApiDocument } from './openapi.js';
+import { problemFor, rethrowBodyError } from './problem.js';
 import { type RouteContext, routes, run } from './routes.js';
 import { DOCS_CSP, DOCS_HTML, DOCS_INIT, docsAsset, NOT_FOUND_BODY, SECURITY_HEADERS } from './web.js';
 
@@ -57,7 +57,7 @@ export function koaApp(ctx: RouteContext, options: AppOptions = {}): Koa {
     koa.set(SECURITY_HEADERS);
     await next();
   });
-  app.use(problemHandler(options.log));
+  app.use(problemHandler({ log: options.log, toProblem: problemFor }));
   app.use(
     bodyParser({
       enableTypes: ['json'],

@@ -10,6 +10,7 @@ import { isTenancyError, TenancyError } from '../errors.js';
 import type { Clock } from '../internal/clock.js';
 import { isHexId } from '../internal/ids.js';
 import { validate } from '../internal/validate.js';
+import { parseMetadata } from '../tenants/metadata.js';
 import type { TenantRef } from '../tenants/refs.js';
 import { createWithinJournal, type TenantManager } from '../tenants/tenant-manager.js';
 import type { Tenant } from '../tenants/types.js';
@@ -20,6 +21,7 @@ import {
   EMAIL,
   loginSchema,
   optionsSchema,
+  type RegisterOrganizationInput,
   registerOptionsSchema,
   registerSchema,
   updateSchema,
@@ -36,7 +38,7 @@ import { KeyRing } from './tokens.js';
 import { activeTenant, updateOrganization } from './update-organization.js';
 import { type AuthContext, isTransitional, TokenVerifier, tenantInTransition } from './verifier.js';
 
-export type { AuthServiceOptions } from './options.js';
+export type { AuthServiceOptions, RegisterOrganizationInput } from './options.js';
 export type { AuthContext } from './verifier.js';
 
 /** What {@link AuthService.login} returns. */
@@ -100,6 +102,19 @@ export class AuthService implements AsyncDisposable {
   }
 
   /**
+   * The TenantManager this service's organizations live in: the one passed
+   * as the `tenants` option. Adapters read tenant records through it.
+   *
+   * @example
+   * ```ts
+   * const tenant = await auth.tenants.get((await auth.verify(token)).tenantId);
+   * ```
+   */
+  get tenants(): TenantManager {
+    return this.#tenants;
+  }
+
+  /**
    * Creates the indexes the service needs and the TenantManager's. Idempotent; other methods call it for you.
    *
    * @example
@@ -127,7 +142,9 @@ export class AuthService implements AsyncDisposable {
   /**
    * Creates an organization and its first admin (role `owner`), all or
    * nothing: if the admin cannot be created, or the process dies half-way,
-   * no organization is left behind.
+   * no organization is left behind. `metadata` (plain JSON, at most 16 KiB)
+   * is stored on the tenant; update it later with
+   * {@link TenantManager.updateMetadata}.
    *
    * `EMAIL_TAKEN` tells the caller that an email is registered, so with a
    * `clientKey` (the client's IP address, say) those answers count against
@@ -139,19 +156,20 @@ export class AuthService implements AsyncDisposable {
    * @example
    * ```ts
    * const { tenant, admin } = await auth.registerOrganization(
-   *   { name: 'Acme Corp', email: 'ada@acme.test', password: 'correct horse battery' },
+   *   { name: 'Acme Corp', email: 'ada@acme.test', password: 'correct horse battery', metadata: { plan: 'pro' } },
    *   { clientKey: req.ip },
    * );
    * ```
    * @throws {@link TenancyError} `INVALID_INPUT`, `INVALID_NAME`, `WEAK_PASSWORD`, `TENANT_EXISTS`, `EMAIL_TAKEN`, `LOCKED`, `STORAGE`.
    */
   async registerOrganization(
-    input: { name: string; email: string; password: string },
+    input: RegisterOrganizationInput,
     options: { clientKey?: string } = {},
   ): Promise<{ tenant: Tenant; admin: Admin }> {
     await this.init();
-    const { name, email, password } = validate(registerSchema, input, 'INVALID_INPUT', 'registration');
+    const { name, email, password, metadata } = validate(registerSchema, input, 'INVALID_INPUT', 'registration');
     const { clientKey } = validate(registerOptionsSchema, options ?? {}, 'INVALID_INPUT', 'registration options');
+    const parsedMetadata = parseMetadata(metadata); // refused before any hashing or counting
     const normalized = normalizePassword(password, this.#rules);
     const keys = clientKey ? [`signup:${clientKey}`] : [];
     const now = this.#clock();
@@ -161,7 +179,7 @@ export class AuthService implements AsyncDisposable {
     try {
       const passwordHash = await this.#hasher.hash(normalized);
       let admin: AdminDocument | undefined;
-      const tenant = await createWithinJournal(this.#tenants, { name }, async (doc, via) => {
+      const tenant = await createWithinJournal(this.#tenants, { name, metadata: parsedMetadata }, async (doc, via) => {
         const owner = { tenantId: doc._id, email, passwordHash, role: 'owner' as const };
         admin = await this.#admins.insert(owner, this.#clock(), via);
         return { adminId: admin._id.toHexString() };
@@ -284,6 +302,49 @@ export class AuthService implements AsyncDisposable {
   }
 
   /**
+   * Suspends an organization ({@link TenantManager.suspend}: its data stays,
+   * its admins cannot sign in) and forgets it in this service's caches, so
+   * its tokens stop verifying here at once, whatever `revocationCacheMs`
+   * says (in other processes, within `revocationCacheMs`). Suspending a
+   * suspended organization is harmless.
+   *
+   * @example
+   * ```ts
+   * await auth.suspendOrganization(tenant.id);
+   * await auth.verify(token); // throws TOKEN_REVOKED
+   * ```
+   * @throws {@link TenancyError} `INVALID_INPUT` (not an id), `TENANT_NOT_FOUND`, `TENANT_UNAVAILABLE` (mid-operation),
+   * `CONFLICT`, `STORAGE`.
+   */
+  async suspendOrganization(tenantId: string): Promise<Tenant> {
+    try {
+      return await this.#tenants.suspend({ id: tenantId });
+    } finally {
+      this.#verifier.forgetTenant(tenantId);
+    }
+  }
+
+  /**
+   * Makes a suspended organization active again ({@link TenantManager.resume})
+   * and forgets it in this service's caches, so its admins' unexpired tokens
+   * verify here again at once (in other processes, within `revocationCacheMs`).
+   *
+   * @example
+   * ```ts
+   * await auth.resumeOrganization(tenant.id);
+   * ```
+   * @throws {@link TenancyError} `INVALID_INPUT` (not an id), `TENANT_NOT_FOUND`, `TENANT_UNAVAILABLE` (mid-operation),
+   * `CONFLICT`, `STORAGE`.
+   */
+  async resumeOrganization(tenantId: string): Promise<Tenant> {
+    try {
+      return await this.#tenants.resume({ id: tenantId });
+    } finally {
+      this.#verifier.forgetTenant(tenantId);
+    }
+  }
+
+  /**
    * Checks a password against the rules without storing anything, so a
    * multi-step change can refuse a weak one before it starts.
    *
@@ -397,6 +458,17 @@ export class AuthService implements AsyncDisposable {
    * or dropped) gives `TENANT_UNAVAILABLE` with `details.retryAfter` in
    * seconds, and the attempt does not count as a failure.
    *
+   * **`clientKey`** must identify the real client: pass the client's own
+   * address. Behind a reverse proxy, a load balancer or a NAT, the socket's
+   * peer is the proxy, so every client shares one key and five failures from
+   * anyone lock every login out (`LOCKED`): configure your framework to trust
+   * your own proxies (Express's `trust proxy`, Koa's `app.proxy`), and only
+   * them, since `X-Forwarded-For` is written by the client. In local test
+   * runs every request comes from one address too, so a suite that tries
+   * wrong passwords locks the rest of itself out: give each test a distinct
+   * `clientKey` (or none), or raise `throttle.maxFailures` in the test's
+   * AuthService options.
+   *
    * @example
    * ```ts
    * const { token, expiresAt } = await auth.login({ email: 'ada@acme.test', password: 'correct horse battery', clientKey: req.ip });
@@ -462,7 +534,7 @@ export class AuthService implements AsyncDisposable {
   }
 
   /**
-   * The original service's `get_current_org_id` in one call: resolves the target
+   * One call that keeps an admin inside their own organization: resolves the target
    * organization (by id, or by `{ name }`) and throws `FORBIDDEN` unless it is the
    * token's own.
    *

@@ -21,7 +21,7 @@ export interface AuthServiceOptions {
     issuer?: string;
     /** `aud` of issued tokens, checked on verify. Default `mongo-tenancy`. */
     audience?: string;
-    /** Token lifetime in seconds. Default 1,800 (the original's 30 minutes). */
+    /** Token lifetime in seconds. Default 1,800 (30 minutes). */
     ttlSeconds?: number;
     /** Clock skew allowed on `exp`, `nbf` and `iat`, 0 to 60 seconds. Default 5. */
     clockToleranceSeconds?: number;
@@ -43,6 +43,18 @@ export interface AuthServiceOptions {
   registrationThrottle?: { maxFailures?: number; windowMs?: number };
   /** The clock for tokens and throttling. Default: the system clock. */
   clock?: Clock;
+}
+
+/** What {@link AuthService.registerOrganization} takes. */
+export interface RegisterOrganizationInput {
+  /** The organization's display name (the TenantManager's name rules). */
+  name: string;
+  /** The owner's email, unique across the deployment. */
+  email: string;
+  /** The owner's password (the password rules). */
+  password: string;
+  /** Your JSON data about the organization, stored on the tenant: plain JSON, at most 16 KiB. Default `{}`. */
+  metadata?: Record<string, unknown>;
 }
 
 const FIFTEEN_MINUTES = 15 * 60_000;
@@ -98,7 +110,9 @@ export const EMAIL = z
   .transform((v) => v.normalize('NFC').trim().toLowerCase())
   .pipe(z.email({ message: 'an email address' }));
 const CLIENT_KEY = z.string().min(1).max(256);
-export const registerSchema = z.object({ name: z.string(), email: EMAIL, password: z.string() }).strict();
+export const registerSchema = z
+  .object({ name: z.string(), email: EMAIL, password: z.string(), metadata: z.unknown().optional() })
+  .strict();
 export const registerOptionsSchema = z.object({ clientKey: CLIENT_KEY.optional() }).strict();
 export const adminSchema = z
   .object({ email: EMAIL, password: z.string(), role: z.enum(ADMIN_ROLES).default('admin') })

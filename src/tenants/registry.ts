@@ -6,7 +6,7 @@
  * older lease matches nothing.
  */
 import type { Collection, Db, ObjectId } from 'mongodb';
-import { direct, type Runner } from '../internal/execute.js';
+import { direct, execute, type Runner } from '../internal/execute.js';
 import { type Lease, leaseLost } from './lease.js';
 import type { TenantDocument, TenantStatus } from './types.js';
 
@@ -19,7 +19,13 @@ export const ADMIN_EMAILS_COLLECTION = 'organization_admin_emails';
  * Master-database collections whose documents belong to one tenant (by a
  * `tenantId` field). A drop, or an undone create, removes them with the tenant.
  */
-export const TENANT_OWNED_COLLECTIONS = [ADMINS_COLLECTION, ADMIN_EMAILS_COLLECTION] as const;
+/** Claims deciding which writer updates a tenant's metadata next (see update-metadata.ts). */
+export const METADATA_CLAIMS_COLLECTION = 'organization_metadata_claims';
+export const TENANT_OWNED_COLLECTIONS = [
+  ADMINS_COLLECTION,
+  ADMIN_EMAILS_COLLECTION,
+  METADATA_CLAIMS_COLLECTION,
+] as const;
 /** Statuses a record has only while an operation on it is under way. */
 export const TRANSITIONAL: readonly TenantStatus[] = ['creating', 'renaming', 'dropping'];
 
@@ -104,6 +110,41 @@ export class Registry {
         { $set: { ...changes, epoch: lease.epoch } },
         { ...o, returnDocument: 'after' },
       ),
+    );
+  }
+
+  /**
+   * Replaces the metadata of an `active` or `suspended` record whose metadata
+   * revision is still `expectedRevision`, setting it to the next one; returns
+   * the updated record, or `null` when no record matched. Made under no
+   * lease: it writes only `metadata`, `metadataRevision` and `updatedAt`
+   * (fields no leased operation writes but `updatedAt`) and leaves `epoch`
+   * alone. The filter alone decides the race on MongoDB, not on FerretDB v1
+   * (see update-metadata.ts for the claim that serializes writers first).
+   * Bounded by `timeoutMs` (`STORAGE` with `details.timedOut` after it).
+   */
+  updateMetadata(
+    id: ObjectId,
+    expectedRevision: number,
+    metadata: Record<string, unknown>,
+    now: Date,
+    timeoutMs: number,
+  ): Promise<TenantDocument | null> {
+    // A record never updated has no revision field: revision 0.
+    const revision =
+      expectedRevision === 0
+        ? { $or: [{ metadataRevision: 0 }, { metadataRevision: { $exists: false } }] }
+        : { metadataRevision: expectedRevision };
+    return execute(
+      'update tenant metadata',
+      (o) =>
+        this.#records.findOneAndUpdate(
+          { _id: id, status: { $in: ['active', 'suspended'] }, ...revision },
+          // The whole object is replaced, never merged, so a key the caller dropped is gone.
+          { $set: { metadata, metadataRevision: expectedRevision + 1, updatedAt: now } },
+          { ...o, returnDocument: 'after' },
+        ),
+      timeoutMs,
     );
   }
 

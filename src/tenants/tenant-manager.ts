@@ -33,6 +33,7 @@ import { setSuspended } from './status.js';
 import { collectionPerTenant } from './strategies/collection.js';
 import type { StorageDriver } from './strategies/strategy.js';
 import { type Tenant, type TenantDocument, toTenant } from './types.js';
+import { parseMetadataUpdate, type UpdateMetadataOptions, updateTenantMetadata } from './update-metadata.js';
 
 /**
  * Creates a tenant and runs `beforeActivate` inside the create's journal, so
@@ -235,6 +236,37 @@ export class TenantManager implements AsyncDisposable {
     return this.#run(async () => {
       const doc = await this.#find(ref);
       return doc ? dropTenant(this.#ctx, doc._id) : false;
+    });
+  }
+
+  /**
+   * Replaces an organization's metadata (plain JSON, at most 16 KiB), if it
+   * was not updated since the caller read it: pass the `metadataRevision` of
+   * the {@link Tenant} the new metadata was computed from as
+   * `expectedRevision`. Of two writers that read the same revision, one wins
+   * and the other gets `CONFLICT` and changes nothing: read the tenant again
+   * and retry. The revision is a counter on the record, not a timestamp, so
+   * clocks and millisecond ties cannot let a stale write through. Only an
+   * `active` or `suspended` organization's metadata can be updated.
+   *
+   * @example
+   * ```ts
+   * const acme = await tenants.get({ name: 'Acme Corp' });
+   * const updated = await tenants.updateMetadata(acme.id, { ...acme.metadata, plan: 'enterprise' }, {
+   *   expectedRevision: acme.metadataRevision,
+   * });
+   * ```
+   * @throws {@link TenancyError} `INVALID_INPUT` (metadata or options), `TENANT_NOT_FOUND`, `TENANT_UNAVAILABLE`
+   * (being created, renamed or dropped), `CONFLICT` (updated meanwhile), `STORAGE`.
+   */
+  updateMetadata(ref: TenantRef, metadata: Record<string, unknown>, options: UpdateMetadataOptions): Promise<Tenant> {
+    return this.#run(async () => {
+      const update = parseMetadataUpdate(metadata, options);
+      const doc = await this.#find(ref);
+      if (!doc) throw tenantNotFound();
+      return toTenant(
+        await updateTenantMetadata(this.#ctx, this.master, doc._id, update.metadata, update.expectedRevision),
+      );
     });
   }
 

@@ -40,6 +40,11 @@ export interface Tenant {
   readonly adminId: string | null;
   /** Your own JSON data about the organization. */
   readonly metadata: Readonly<Record<string, unknown>>;
+  /**
+   * How many times `metadata` was replaced since the tenant was created (0 at first): pass it back as
+   * `expectedRevision` to `TenantManager.updateMetadata`, which refuses the update if it changed meanwhile.
+   */
+  readonly metadataRevision: number;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }
@@ -56,6 +61,8 @@ export interface TenantDocument {
   storage: TenantStorage;
   adminId: string | null;
   metadata: Record<string, unknown>;
+  /** Incremented by each metadata update (see update-metadata.ts); absent (0) until the first. */
+  metadataRevision?: number;
   createdAt: Date;
   updatedAt: Date;
   /** The epoch of the last lease that wrote the record (see lease.ts). */
@@ -72,6 +79,7 @@ export function toTenant(doc: TenantDocument): Tenant {
     storage: Object.freeze({ ...doc.storage }),
     adminId: doc.adminId,
     metadata: Object.freeze({ ...doc.metadata }),
+    metadataRevision: doc.metadataRevision ?? 0,
     createdAt: doc.createdAt,
     updatedAt: doc.updatedAt,
   });

@@ -1,8 +1,10 @@
 /**
- * The one error-to-response rule both adapters use: the library's problem
- * for its own errors (`toProblem`), and the right 4xx for what a body parser
- * rejects (too large: 413; an encoding it cannot decode: 415; anything else,
- * invalid JSON or a body that does not decompress: 422, as FastAPI answers).
+ * The reference server's error-to-response rule, given to both adapters'
+ * `problemHandler({ toProblem: problemFor })`: the library's problem for its
+ * own errors (`toProblem`), and the answers the original service gives to
+ * what a body parser rejects (too large: 413; an encoding it cannot decode:
+ * 415; anything else, invalid JSON or a body that does not decompress: 422,
+ * as FastAPI answers).
  */
 import { type ProblemResponse, TenancyError, toProblem } from 'mongo-tenancy';
 
