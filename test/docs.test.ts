@@ -1,6 +1,8 @@
 /**
  * Every ```ts sample in README.md and docs/*.md runs against the test server,
  * and each `console.log(...); // expected` line prints what its comment says.
+ * Samples read MONGODB_URI, MASTER_DB_NAME and SECRET_KEY from the environment.
+ * test/package/pack.test.ts runs the README's quick start again from the packed tarball.
  */
 
 import { randomBytes } from 'node:crypto';
@@ -52,6 +54,8 @@ describe('documentation samples', () => {
     const master = `docs_${randomBytes(4).toString('hex')}`;
     vi.stubEnv('MONGODB_URI', inject('mongoUri'));
     vi.stubEnv('MASTER_DB_NAME', master);
+    // As an application would have it: the README's quick start reads its signing secret from SECRET_KEY.
+    vi.stubEnv('SECRET_KEY', randomBytes(32).toString('base64url'));
     const printed: string[] = [];
     const spy = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
       printed.push(args.map(String).join(' '));

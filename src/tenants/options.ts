@@ -11,7 +11,7 @@ import { validate } from '../internal/validate.js';
 import type { CallEvent, StepEvent } from './lease.js';
 import type { IsolationStrategy } from './strategies/strategy.js';
 
-/** The master database name when none is given: the seed's `MASTER_DB_NAME`. */
+/** The master database name when none is given (`MASTER_DB_NAME` in the reference server's environment). */
 export const DEFAULT_MASTER_DB_NAME = 'org_master_db';
 
 /** Options of {@link TenantManager}. Give exactly one of `client` and `db`. */

@@ -1,5 +1,5 @@
 /**
- * The seed's isolation strategy: one collection per tenant (`org_<key>`),
+ * The collection-per-tenant layout: one collection per tenant (`org_<key>`),
  * named collections beside it (`org_<key>__<name>`), all in one database.
  */
 import type { Collection, Db, Document, MongoClient } from 'mongodb';
@@ -29,11 +29,11 @@ const optionsSchema = z
 
 /** Options of {@link collectionPerTenant}. */
 export interface CollectionPerTenantOptions {
-  /** The database that holds every tenant's collections. Default: the master database, as the seed. */
+  /** The database that holds every tenant's collections. Default: the master database. */
   database?: string;
   /**
    * When `true`, `rename` also renames the tenant's collections to follow the
-   * new name (the seed's behaviour), with `renameCollection` inside the one
+   * new name, with `renameCollection` inside the one
    * database: no document is copied. Default `false`: physical names never
    * change after creation and a rename is one registry update.
    */
@@ -41,7 +41,7 @@ export interface CollectionPerTenantOptions {
 }
 
 /**
- * A collection per organization in one database, as the original service.
+ * A collection per organization in one database.
  *
  * @example
  * ```ts
