@@ -111,7 +111,8 @@ export class TenancyError<C extends ErrorCode = ErrorCode> extends Error {
 
   constructor(code: C, message?: string, options?: { cause?: unknown; details?: ErrorDetails }) {
     super(message ?? ERROR_CODES[code].message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.name = new.target.name;
+    // Named explicitly: a bundler may rename the class (`_TenancyError`), and every log line shows the name.
+    this.name = new.target === TenancyError ? 'TenancyError' : new.target.name;
     this.code = code;
     this.details = Object.freeze({ ...options?.details });
     Object.defineProperty(this, BRAND, { value: true });

@@ -14,7 +14,7 @@ export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 const MAX_TOKEN_LENGTH = 8192;
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
-/** An RFC 9457 problem, as adapters send it. `detail` is the field FastAPI clients read. */
+/** An RFC 9457 problem, as adapters send it. `detail` says what happened, for people. */
 export interface Problem {
   /** A URI naming the problem type: `urn:mongo-tenancy:error:<code>`. */
   type: string;
@@ -87,14 +87,23 @@ const GENERIC_DETAIL: Partial<Record<ErrorCode, string>> = {
   INVALID_OPTIONS: 'The service is misconfigured',
 };
 
-/** Another library's 4xx error (http-errors style: `status` or `statusCode`, `expose` not `false`), or `undefined`. */
+/**
+ * Another library's client error, or `undefined`: an object with a 4xx
+ * `status` or `statusCode` that says it is meant for the client, by
+ * `expose: true` (http-errors, so Express's body-parser and Koa's
+ * `ctx.throw`), by a body parser's `type` (`entity.parse.failed`,
+ * `entity.too.large`, `encoding.unsupported`, ...), or as a `SyntaxError`
+ * (a JSON body that does not parse). A 4xx from anything else (an HTTP
+ * client's failed call to another service, say) is not the caller's fault:
+ * it stays an unexpected 500.
+ */
 function clientError(error: unknown): { status: number; message: string | undefined } | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
-  const { status, statusCode, expose, message } = error as Record<string, unknown>;
+  const { status, statusCode, expose, message, type } = error as Record<string, unknown>;
   const code = typeof status === 'number' ? status : statusCode;
-  if (typeof code !== 'number' || !Number.isInteger(code) || code < 400 || code > 499 || expose === false) {
-    return undefined;
-  }
+  if (typeof code !== 'number' || !Number.isInteger(code) || code < 400 || code > 499) return undefined;
+  const fromParser = typeof type === 'string' && /^(entity|encoding|charset|request)\./.test(type);
+  if (!(expose === true || fromParser || error instanceof SyntaxError)) return undefined;
   // http-errors marks 4xx messages as meant for the client (`expose: true`); anything else gets the status text.
   const shown = expose === true && typeof message === 'string' && message.length > 0 && message.length <= 200;
   return { status: code, message: shown ? message : undefined };
@@ -117,10 +126,12 @@ function internalProblem(): ProblemResponse {
  * - a {@link TenancyError} (from this copy of the library or another one in
  *   the same process) keeps its code and status;
  * - another library's client error, an object with a 4xx `status` or
- *   `statusCode` whose `expose` is not `false` (Express's and Koa's body
- *   parsers: 400 for invalid JSON, 413 for a body too large, 415, ...; any
+ *   `statusCode` marked as meant for the client (`expose: true`, a body
+ *   parser's `type`, or a `SyntaxError`: Express's and Koa's body parsers
+ *   give 400 for invalid JSON, 413 for a body too large, 415, ...; any
  *   http-errors 4xx), keeps its status, with code `CLIENT_ERROR`; its message
- *   is shown only when `expose` is `true`;
+ *   is shown only when `expose` is `true`. A 4xx without such a mark (an HTTP
+ *   client's failed call to another service) is a 500;
  * - anything else is a 500 `INTERNAL` that reveals nothing.
  *
  * `expected` is `false` only for real failures (`INTERNAL`, `STORAGE`,
@@ -164,7 +175,7 @@ export function toProblem(error: unknown): ProblemResponse {
     code,
   };
   const headers: Record<string, string> = {};
-  const { issues, field, retryAfter, reason } = error.details;
+  const { issues, field, retryAfter, reason } = error.details ?? {};
   if (status === 422)
     body.errors = issues
       ? [...issues].map((i) => ({ field: i.path, message: i.message }))

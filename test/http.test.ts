@@ -144,7 +144,7 @@ describe("toProblem with other libraries' errors", () => {
     ['invalid JSON', httpError(400, 'Unexpected token } in JSON at position 9', { type: 'entity.parse.failed' }), 400],
     ['a body too large', httpError(413, 'request entity too large', { type: 'entity.too.large' }), 413],
     ['an unsupported media type', httpError(415, 'Unsupported Content-Type "text/xml"'), 415],
-    ['a statusCode only', Object.assign(new Error('nope'), { statusCode: 404 }), 404],
+    ['a JSON body that does not parse (Koa)', Object.assign(new SyntaxError('Unexpected token'), { status: 400 }), 400],
   ])('%s keeps its status and counts as expected', (_label, error, status) => {
     const problem = toProblem(error);
     expect(problem).toMatchObject({
@@ -157,13 +157,19 @@ describe("toProblem with other libraries' errors", () => {
   });
 
   it("shows a client error's message only when it is marked as exposable", () => {
-    const hidden = toProblem(Object.assign(new Error('internal path /srv/app'), { statusCode: 404 }));
+    const hidden = toProblem(
+      Object.assign(new Error('internal path /srv/app'), { statusCode: 400, type: 'entity.verify.failed' }),
+    );
+    expect(hidden.status).toBe(400);
     expect(JSON.stringify(hidden.body)).not.toContain('/srv/app');
   });
 
   it('a 4xx marked expose: false, a 5xx and non-errors stay unexpected 500s that reveal nothing', () => {
     for (const error of [
       httpError(400, 'secret detail', { expose: false }),
+      // Another service's answer to one of our calls (an HTTP client's error) is not the caller's fault.
+      Object.assign(new Error('Invalid API Key provided: sk_live_secret'), { statusCode: 401, type: 'AuthError' }),
+      Object.assign(new Error('secret not found upstream'), { status: 404 }),
       httpError(503, 'upstream mongodb://user:secret@host down', { expose: true }),
       Object.assign(new Error('secret'), { status: '400' }),
       Object.assign(new Error('secret'), { status: 302 }),

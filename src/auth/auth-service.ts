@@ -125,12 +125,10 @@ export class AuthService implements AsyncDisposable {
    */
   init(): Promise<void> {
     if (this.#closed) return Promise.reject(new TenancyError('CLOSED'));
-    this.#ready ??= Promise.all([
-      this.#tenants.init(),
-      this.#admins.ensureIndexes(),
-      this.#throttle.ensureIndexes(),
-      this.#dummy(),
-    ])
+    // The manager first: it connects once, so an unreachable server is reported with its cause.
+    this.#ready ??= this.#tenants
+      .init()
+      .then(() => Promise.all([this.#admins.ensureIndexes(), this.#throttle.ensureIndexes(), this.#dummy()]))
       .then(() => undefined)
       .catch((error) => {
         this.#ready = undefined;

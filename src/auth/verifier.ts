@@ -59,6 +59,8 @@ export class TokenVerifier {
   readonly #adminCache = new Map<string, CachedState<AdminState>>();
   /** Settled organizations only: `true` active, `false` gone or suspended. */
   readonly #tenantCache = new Map<string, CachedState<boolean>>();
+  /** Counts forgets, so a read that ran across one is not cached. */
+  #forgets = 0;
   /**
    * Tokens whose signature and claims verified, by the exact token string,
    * for at most `revocationCacheMs` and never past their `exp`: the same
@@ -102,11 +104,13 @@ export class TokenVerifier {
 
   /** Forgets one admin's cached state (after a change in this process). */
   forgetAdmin(adminId: string): void {
+    this.#forgets += 1;
     this.#adminCache.delete(adminId);
   }
 
   /** Forgets an organization and its admins' cached states (after a drop in this process). */
   forgetTenant(tenantId: string): void {
+    this.#forgets += 1;
     this.#tenantCache.delete(tenantId);
     for (const [adminId, cached] of this.#adminCache) {
       if (cached.state?.tenantId === tenantId) this.#adminCache.delete(adminId);
@@ -114,6 +118,7 @@ export class TokenVerifier {
   }
 
   async #adminState(adminId: string, now: Date): Promise<AdminState | null> {
+    const forgets = this.#forgets;
     const doc = await this.#admins.findById(ObjectId.createFromHexString(adminId));
     const state = doc && {
       tenantId: doc.tenantId.toHexString(),
@@ -121,7 +126,7 @@ export class TokenVerifier {
       version: doc.tokenVersion,
       active: doc.active,
     };
-    this.#remember(this.#adminCache, adminId, state, now);
+    this.#remember(this.#adminCache, adminId, state, now, forgets);
     return state;
   }
 
@@ -131,15 +136,17 @@ export class TokenVerifier {
    * same token verifies again as soon as the operation ends.
    */
   async #tenantActive(tenantId: string, now: Date): Promise<boolean> {
+    const forgets = this.#forgets;
     const tenant = await this.#tenants.get({ id: tenantId });
     if (tenant && isTransitional(tenant.status)) throw tenantInTransition();
     const active = tenant?.status === 'active';
-    this.#remember(this.#tenantCache, tenantId, active, now);
+    this.#remember(this.#tenantCache, tenantId, active, now, forgets);
     return active;
   }
 
-  #remember<T>(cache: Map<string, CachedState<T>>, key: string, state: T | null, now: Date): void {
-    if (this.#cacheMs > 0) cache.set(key, { state, until: now.getTime() + this.#cacheMs });
+  /** Caches a read, unless something was forgotten while it ran (its answer may predate that change). */
+  #remember<T>(cache: Map<string, CachedState<T>>, key: string, state: T | null, now: Date, forgets: number): void {
+    if (this.#cacheMs > 0 && forgets === this.#forgets) cache.set(key, { state, until: now.getTime() + this.#cacheMs });
   }
 
   #verifiedCopy(token: string, now: Date): VerifiedPayload | undefined {

@@ -4,6 +4,7 @@
  */
 import type { Collection, Db, Document, MongoClient, ObjectId } from 'mongodb';
 import { TenancyError } from '../errors.js';
+import { execute } from '../internal/execute.js';
 import { KeyClaims, NameClaims } from './claims.js';
 import { type BeforeActivate, createTenant } from './create.js';
 import { type DoctorReport, runDoctor } from './doctor.js';
@@ -405,6 +406,9 @@ export class TenantManager implements AsyncDisposable {
   }
 
   async #initialize(): Promise<void> {
+    // One connection attempt first, so an unreachable server is reported with its cause: after a failed first
+    // connection the driver closes the client, and calls made in parallel would only say "Topology is closed".
+    await execute('connect', () => this.master.client.connect());
     await Promise.all([
       this.#ctx.registry.ensureIndexes(),
       this.#ctx.names.ensureIndexes(),

@@ -138,6 +138,14 @@ async function refusal(ctx: OperationContext, id: ObjectId, expectedRevision: nu
   const current = await ctx.registry.findById(id);
   if (!current) return new TenancyError('TENANT_NOT_FOUND');
   if (current.status !== 'active' && current.status !== 'suspended') return new TenancyError('TENANT_UNAVAILABLE');
+  if ((current.metadataRevision ?? 0) === expectedRevision) {
+    // Still at the revision asked for: another writer from it holds the claim, or died or timed out holding it.
+    return new TenancyError(
+      'CONFLICT',
+      `Another update from revision ${expectedRevision} is in progress or stalled: retry shortly`,
+      { details: { field: 'expectedRevision', retryAfter: Math.ceil(CLAIM_MS / 1000) } },
+    );
+  }
   return new TenancyError(
     'CONFLICT',
     `The metadata was updated since revision ${expectedRevision}: read the tenant again and retry`,

@@ -160,8 +160,10 @@ describe('organization metadata', () => {
     const acme = await tenants.create({ name: 'Acme Corp' });
     const claims = tenants.master.collection<{ _id: string }>('organization_metadata_claims');
     await claims.insertOne({ _id: `${acme.id}:1`, holder: 'dead', expiresAt: new Date(now + 30_000) } as never);
+    // Still at revision 0: the refusal says to retry shortly, not to read the tenant again.
     await expect(tenants.updateMetadata(acme.id, { plan: 'pro' }, { expectedRevision: 0 })).rejects.toMatchObject({
       code: 'CONFLICT',
+      details: { field: 'expectedRevision', retryAfter: 30 },
     });
     expect((await tenants.get(acme.id))?.metadataRevision).toBe(0);
     now += 30_001;
