@@ -92,22 +92,26 @@ function unreachable(error: unknown): { reason: string; root: Error | undefined 
   return undefined;
 }
 
-function timedOut(operation: string, timeoutMs: number, cause?: unknown): TenancyError<'STORAGE'> {
+function timedOut(operation: string, timeoutMs: number | undefined, cause?: unknown): TenancyError<'STORAGE'> {
   return new TenancyError('STORAGE', `Database operation timed out after ${timeoutMs} ms: ${operation}`, {
     ...(cause === undefined ? {} : { cause }),
     details: { operation, timedOut: true },
   });
 }
 
-/** Resolves as `pending` does, or rejects once `timeoutMs` passed; the call itself is left to finish or fail. */
-function withDeadline<T>(pending: Promise<T>, timeoutMs: number, operation: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, fail) => {
-    timer = setTimeout(() => fail(timedOut(operation, timeoutMs)), timeoutMs);
-    timer.unref();
-  });
+/**
+ * Resolves as `pending` does, or rejects once `signal` aborts (the deadline),
+ * even where the driver ignores the signal; the call itself is left to
+ * finish or fail.
+ */
+function withDeadline<T>(pending: Promise<T>, signal: AbortSignal, expired: () => Error): Promise<T> {
   pending.catch(() => undefined); // a late failure after the deadline is nobody's to handle
-  return Promise.race([pending, expired]).finally(() => clearTimeout(timer));
+  let onAbort = () => {};
+  const aborted = new Promise<never>((_, fail) => {
+    onAbort = () => fail(expired());
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return Promise.race([pending, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
 }
 
 /**
@@ -117,13 +121,14 @@ function withDeadline<T>(pending: Promise<T>, timeoutMs: number, operation: stri
  * effect is then unknown.
  */
 export async function execute<T>(operation: string, call: Call<T>, timeoutMs?: number): Promise<T> {
+  // One timer per call: the signal tells the driver and the caller alike that the deadline passed.
   const signal = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
   try {
-    if (timeoutMs === undefined || signal === undefined) return await call({});
-    return await withDeadline(call({ maxTimeMS: timeoutMs, signal }), timeoutMs, operation);
+    if (signal === undefined) return await call({});
+    return await withDeadline(call({ maxTimeMS: timeoutMs, signal }), signal, () => timedOut(operation, timeoutMs));
   } catch (error) {
     if (isTenancyError(error)) throw error;
-    if (signal?.aborted && timeoutMs !== undefined) throw timedOut(operation, timeoutMs, error);
+    if (signal?.aborted) throw timedOut(operation, timeoutMs, error);
     const driverCode = serverCode(error);
     const down = unreachable(error);
     const why = down ? `: ${down.reason} (${down.root?.message ?? EXPLAIN[down.reason] ?? 'no detail'})` : '';

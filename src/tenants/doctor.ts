@@ -12,7 +12,7 @@
  */
 import type { ObjectId } from 'mongodb';
 import { TenancyError } from '../errors.js';
-import { direct, execute, type Runner } from '../internal/execute.js';
+import { direct } from '../internal/execute.js';
 import type { KeyClaim } from './claims.js';
 import { begin, type OperationContext, recoverEntry, underLease } from './operation.js';
 import { TRANSITIONAL } from './registry.js';
@@ -163,7 +163,7 @@ async function restoreTombstones(scan: Scan, claim: KeyClaim): Promise<boolean> 
 
 async function checkStorage(scan: Scan): Promise<void> {
   const { ctx } = scan;
-  const bounded: Runner = { run: (op, call) => execute(op, call, Math.floor(ctx.journal.leaseMs / 4)) };
+  const bounded = ctx.journal.bounded;
   const databases = new Set([ctx.storage.locate('x').database]);
   for (const record of scan.records.values()) databases.add(record.storage.database);
   // Collections are listed before their keys are read: a tenant's key is always claimed before its storage exists.

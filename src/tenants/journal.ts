@@ -43,12 +43,13 @@ export class Journal {
     this.#entries = master.collection<JournalEntry>(JOURNAL_COLLECTION);
     this.#takeovers = master.collection<TakeoverClaim>(TAKEOVERS_COLLECTION);
     const epochs = master.collection<{ _id: ObjectId; epoch: number }>(EPOCHS_COLLECTION);
-    this.#terms = { entries: this.#entries, epochs, leaseMs, clock, hooks };
+    this.#terms = { entries: this.#entries, epochs, leaseMs, callTimeoutMs: Math.floor(leaseMs / 4), clock, hooks };
   }
 
-  get leaseMs(): number {
-    return this.#terms.leaseMs;
-  }
+  /** Runs calls outside any lease with a lease's deadline (for `doctor`'s repairs of what no tenant holds). */
+  readonly bounded: Runner = {
+    run: (operation, call) => execute(operation, call, this.#terms.callTimeoutMs),
+  };
 
   ensureIndexes(): Promise<unknown> {
     return execute('create journal indexes', () =>
@@ -75,16 +76,15 @@ export class Journal {
       expiresAt: this.#expiry(now),
     };
     const lease = new Lease(this.#terms, entry);
-    const bounded = this.#runner(entry, false);
     const taken = await executeExpecting(
       'begin operation',
       ServerCode.DuplicateKey,
       false,
       (o) => this.#entries.insertOne(entry, o).then(() => true),
-      bounded,
+      this.bounded,
     );
     if (taken) return lease; // its epoch is taken first thing under the lease (see underLease)
-    const holder = await bounded.run('read operation', (o) => this.#entries.findOne({ _id: tenantId }, o));
+    const holder = await this.bounded.run('read operation', (o) => this.#entries.findOne({ _id: tenantId }, o));
     if (holder && holder.expiresAt > now) {
       throw new TenancyError('CONFLICT', `Another ${holder.op} of this organization is in progress`);
     }
@@ -182,14 +182,13 @@ export class Journal {
     }
   }
 
-  /** Calls made before a lease is held: bounded like a lease's; a takeover's are reported to `afterCall`. */
-  #runner(entry: JournalEntry, report = true): Runner {
-    return { run: <T>(operation: string, call: Call<T>) => this.#call(entry, operation, call, report) };
+  /** A takeover's calls: bounded like a lease's, and reported to `afterCall` with step `takeover`. */
+  #runner(entry: JournalEntry): Runner {
+    return { run: <T>(operation: string, call: Call<T>) => this.#call(entry, operation, call) };
   }
 
-  async #call<T>(entry: JournalEntry, operation: string, call: Call<T>, report = true): Promise<T> {
-    const result = await execute(operation, call, this.#callTimeoutMs);
-    if (!report) return result;
+  async #call<T>(entry: JournalEntry, operation: string, call: Call<T>): Promise<T> {
+    const result = await this.bounded.run(operation, call);
     await this.#terms.hooks.afterCall({
       op: entry.op,
       step: 'takeover',
@@ -197,10 +196,6 @@ export class Journal {
       call: operation,
     });
     return result;
-  }
-
-  get #callTimeoutMs(): number {
-    return Math.floor(this.#terms.leaseMs / 4);
   }
 
   #expiry(now: Date): Date {

@@ -61,6 +61,8 @@ export interface LeaseTerms {
   readonly entries: Collection<JournalEntry>;
   readonly epochs: Collection<{ _id: ObjectId; epoch: number }>;
   readonly leaseMs: number;
+  /** The deadline of each call: a quarter lease. */
+  readonly callTimeoutMs: number;
   readonly clock: Clock;
   readonly hooks: Hooks;
 }
@@ -112,10 +114,6 @@ export class Lease implements Runner {
   get fence(): { epoch: { $not: { $gt: number } } } {
     return fencedBy(this.#epoch);
   }
-  /** The deadline of each call: a quarter lease. */
-  get callTimeoutMs(): number {
-    return Math.floor(this.#terms.leaseMs / 4);
-  }
 
   /**
    * Checks that this holder may still act: less than half the lease has
@@ -141,7 +139,7 @@ export class Lease implements Runner {
     if (this.#terms.clock().getTime() >= this.#entry.expiresAt.getTime() - (2 * this.#terms.leaseMs) / 3) {
       await this.#extend();
     }
-    const result = await execute(operation, call, this.callTimeoutMs);
+    const result = await execute(operation, call, this.#terms.callTimeoutMs);
     await this.#terms.hooks.afterCall({ ...this.#event(), call: operation });
     return result;
   }
@@ -230,7 +228,7 @@ export class Lease implements Runner {
           { $set: { opId: next.opId, expiresAt: next.expiresAt } },
           o,
         ),
-      this.callTimeoutMs,
+      this.#terms.callTimeoutMs,
     );
     if (result.matchedCount === 0) throw leaseLost();
     this.#entry = next;
@@ -244,7 +242,7 @@ export class Lease implements Runner {
       'renew lease',
       (o) =>
         this.#terms.entries.updateOne({ _id: this.#entry._id, opId: this.#entry.opId }, { $set: { expiresAt } }, o),
-      this.callTimeoutMs,
+      this.#terms.callTimeoutMs,
     );
     if (result.matchedCount === 0) throw leaseLost();
     this.#entry = { ...this.#entry, expiresAt };
