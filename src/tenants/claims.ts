@@ -56,13 +56,18 @@ class ClaimSet<C extends Claim> {
 
   /** Inserts a claim under the lease; `false` when its `_id` is held already. */
   tryInsert(lease: Lease, claim: C): Promise<boolean> {
-    const doc = { ...claim, epoch: lease.epoch } as Parameters<Collection<C>['insertOne']>[0];
+    return this.insert({ ...claim, epoch: lease.epoch }, lease);
+  }
+
+  /** Inserts a claim through `via`; `false` when its `_id` is held already (the one uniqueness rule). */
+  protected insert(claim: C, via: Runner): Promise<boolean> {
+    const doc = claim as Parameters<Collection<C>['insertOne']>[0];
     return executeExpecting(
       'claim',
       ServerCode.DuplicateKey,
       false,
       (o) => this.claims.insertOne(doc, o).then(() => true),
-      lease,
+      via,
     );
   }
 
@@ -210,13 +215,6 @@ export class KeyClaims extends ClaimSet<KeyClaim> {
    * claims it; `false` when the key is held.
    */
   reserve(key: string, storage: TenantStorage, now: Date, via: Runner = direct): Promise<boolean> {
-    const claim: KeyClaim = { _id: key, tenantId: new ObjectId(), state: 'purged', storage, updatedAt: now };
-    return executeExpecting(
-      'reserve key',
-      ServerCode.DuplicateKey,
-      false,
-      (o) => this.claims.insertOne(claim, o).then(() => true),
-      via,
-    );
+    return this.insert({ _id: key, tenantId: new ObjectId(), state: 'purged', storage, updatedAt: now }, via);
   }
 }
