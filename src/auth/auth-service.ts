@@ -4,55 +4,34 @@
  * options live in options.ts, verification and its caches in verifier.ts,
  * the all-or-nothing organization update in update-organization.ts.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { ObjectId } from 'mongodb';
-import { isTenancyError, TenancyError } from '../errors.js';
+import { TenancyError } from '../errors.js';
 import type { Clock } from '../internal/clock.js';
 import { isHexId } from '../internal/ids.js';
 import { validate } from '../internal/validate.js';
-import { parseMetadata } from '../tenants/metadata.js';
 import type { TenantRef } from '../tenants/refs.js';
-import { createWithinJournal, type TenantManager } from '../tenants/tenant-manager.js';
+import type { TenantManager } from '../tenants/tenant-manager.js';
 import type { Tenant } from '../tenants/types.js';
 import { type Admin, type AdminDocument, type AdminRole, AdminStore, toAdmin } from './admins.js';
 import {
   type AuthServiceOptions,
   adminSchema,
   EMAIL,
-  loginSchema,
   optionsSchema,
   type RegisterOrganizationInput,
-  registerOptionsSchema,
-  registerSchema,
   updateSchema,
 } from './options.js';
-import {
-  BCRYPT_MAX_BYTES,
-  bcryptHasher,
-  normalizePassword,
-  type PasswordHasher,
-  type PasswordRules,
-} from './passwords.js';
-import { type AttemptTicket, LoginThrottle } from './throttle.js';
+import { bcryptHasher, normalizePassword, type PasswordHasher, type PasswordRules } from './passwords.js';
+import { type AuthParts, type LoginResult, login, registerOrganization } from './sign-in.js';
+import { LoginThrottle } from './throttle.js';
 import { KeyRing } from './tokens.js';
 import { activeTenant, updateOrganization } from './update-organization.js';
-import { type AuthContext, isTransitional, TokenVerifier, tenantInTransition } from './verifier.js';
+import { type AuthContext, TokenVerifier } from './verifier.js';
 
 export type { AuthServiceOptions, RegisterOrganizationInput } from './options.js';
+export type { LoginResult } from './sign-in.js';
 export type { AuthContext } from './verifier.js';
-
-/** What {@link AuthService.login} returns. */
-export interface LoginResult {
-  readonly token: string;
-  readonly tokenType: 'Bearer';
-  readonly expiresAt: Date;
-  readonly admin: Admin;
-  readonly tenant: Tenant;
-}
-
-const NO_ATTEMPT: AttemptTicket = { ids: [], retryAfter: 0 };
-const locked = (retryAfter: number) => new TenancyError('LOCKED', undefined, { details: { retryAfter } });
-const ignore = () => undefined;
 
 /**
  * Organization admins with bcrypt-hashed passwords, logins that issue JWTs
@@ -78,6 +57,8 @@ export class AuthService implements AsyncDisposable {
   readonly #hasher: PasswordHasher;
   readonly #rules: PasswordRules;
   readonly #clock: Clock;
+  /** The parts the sign-up, login and update functions use, gathered once. */
+  readonly #parts: AuthParts;
   #dummyHash: Promise<string> | undefined;
   #ready: Promise<void> | undefined;
   #closed = false;
@@ -92,6 +73,17 @@ export class AuthService implements AsyncDisposable {
     this.#hasher = o.hasher ?? bcryptHasher();
     this.#rules = o.passwordRules;
     this.#clock = o.clock;
+    this.#parts = {
+      tenants: o.tenants,
+      admins: this.#admins,
+      hasher: this.#hasher,
+      rules: this.#rules,
+      clock: o.clock,
+      throttle: this.#throttle,
+      signups: this.#signups,
+      ring: this.#ring,
+      dummyHash: () => this.#dummy(),
+    };
     this.#verifier = new TokenVerifier({
       ring: this.#ring,
       admins: this.#admins,
@@ -165,30 +157,7 @@ export class AuthService implements AsyncDisposable {
     options: { clientKey?: string } = {},
   ): Promise<{ tenant: Tenant; admin: Admin }> {
     await this.init();
-    const { name, email, password, metadata } = validate(registerSchema, input, 'INVALID_INPUT', 'registration');
-    const { clientKey } = validate(registerOptionsSchema, options ?? {}, 'INVALID_INPUT', 'registration options');
-    const parsedMetadata = parseMetadata(metadata); // refused before any hashing or counting
-    const normalized = normalizePassword(password, this.#rules);
-    const keys = clientKey ? [`signup:${clientKey}`] : [];
-    const now = this.#clock();
-    // Recorded before the work, as a login is, so concurrent probes count against each other.
-    const ticket = keys.length > 0 ? await this.#signups.begin(keys, now) : NO_ATTEMPT;
-    if (ticket.retryAfter > 0) throw locked(ticket.retryAfter);
-    try {
-      const passwordHash = await this.#hasher.hash(normalized);
-      let admin: AdminDocument | undefined;
-      const tenant = await createWithinJournal(this.#tenants, { name, metadata: parsedMetadata }, async (doc, via) => {
-        const owner = { tenantId: doc._id, email, passwordHash, role: 'owner' as const };
-        admin = await this.#admins.insert(owner, this.#clock(), via);
-        return { adminId: admin._id.toHexString() };
-      });
-      await this.#signups.withdraw(ticket).catch(ignore);
-      return { tenant, admin: toAdmin(admin as AdminDocument) };
-    } catch (error) {
-      if (isTenancyError(error, 'EMAIL_TAKEN')) await this.#signups.fail(keys, now).catch(ignore);
-      else await this.#signups.withdraw(ticket).catch(ignore);
-      throw error;
-    }
+    return registerOrganization(this.#parts, input, options);
   }
 
   /**
@@ -230,14 +199,7 @@ export class AuthService implements AsyncDisposable {
     if (typeof who !== 'string' && who.tenantId !== admin.tenantId.toHexString()) {
       throw new TenancyError('FORBIDDEN');
     }
-    const deps = {
-      tenants: this.#tenants,
-      admins: this.#admins,
-      hasher: this.#hasher,
-      rules: this.#rules,
-      clock: this.#clock,
-    };
-    const result = await updateOrganization(deps, admin, input);
+    const result = await updateOrganization(this.#parts, admin, input);
     this.#verifier.forgetAdmin(admin._id.toHexString());
     return { tenant: result.tenant, admin: toAdmin(result.admin) };
   }
@@ -475,41 +437,7 @@ export class AuthService implements AsyncDisposable {
    */
   async login(input: { email: string; password: string; clientKey?: string }): Promise<LoginResult> {
     await this.init();
-    const {
-      email: rawEmail,
-      password: rawPassword,
-      clientKey,
-    } = validate(loginSchema, input, 'INVALID_INPUT', 'login');
-    const email = rawEmail.normalize('NFC').trim().toLowerCase();
-    const password = rawPassword.normalize('NFC');
-    // A password no account can have (bcrypt would compare only its first 72 bytes) never matches.
-    const possible =
-      Buffer.byteLength(password, 'utf8') <= BCRYPT_MAX_BYTES && [...password].length <= this.#rules.maxLength;
-    const keys = [`email:${email}`, ...(clientKey ? [`client:${clientKey}`] : [])];
-    const now = this.#clock();
-    // The attempt is recorded before the password is checked, so concurrent guesses count against each other.
-    const ticket = await this.#throttle.begin(keys, now);
-    if (ticket.retryAfter > 0) throw locked(ticket.retryAfter);
-
-    const admin = await this.#admins.findByEmail(email);
-    const usable = admin?.active === true && possible;
-    const matches = (await this.#hasher.verify(password, usable ? admin.passwordHash : await this.#dummy())) && usable;
-    const tenant = usable && matches ? await this.#tenants.get({ id: admin.tenantId.toHexString() }) : null;
-    if (tenant && isTransitional(tenant.status)) {
-      // The right password, at the wrong moment: not a failure, and worth retrying.
-      await this.#throttle.withdraw(ticket);
-      throw tenantInTransition();
-    }
-    if (!admin || !tenant || tenant.status !== 'active') {
-      await this.#throttle.fail(keys, now);
-      throw new TenancyError('INVALID_CREDENTIALS');
-    }
-    await this.#throttle.succeed(ticket, `email:${email}`);
-    const { token, expiresAt } = await this.#ring.sign(
-      { sub: admin._id.toHexString(), org: tenant.id, role: admin.role, ver: admin.tokenVersion, jti: randomUUID() },
-      now,
-    );
-    return { token, tokenType: 'Bearer', expiresAt, admin: toAdmin(admin), tenant };
+    return login(this.#parts, input);
   }
 
   /**

@@ -16,20 +16,14 @@
  *    reservation, best effort.
  */
 import { TenancyError } from '../errors.js';
-import type { Clock } from '../internal/clock.js';
 import type { TenantManager } from '../tenants/tenant-manager.js';
 import type { Tenant } from '../tenants/types.js';
-import type { AdminDocument, AdminStore } from './admins.js';
-import { normalizePassword, type PasswordHasher, type PasswordRules } from './passwords.js';
+import type { AdminDocument } from './admins.js';
+import { normalizePassword } from './passwords.js';
+import type { AuthParts } from './sign-in.js';
 import { isTransitional, tenantInTransition } from './verifier.js';
 
-export interface UpdateDeps {
-  readonly tenants: TenantManager;
-  readonly admins: AdminStore;
-  readonly hasher: PasswordHasher;
-  readonly rules: PasswordRules;
-  readonly clock: Clock;
-}
+export type UpdateDeps = Pick<AuthParts, 'tenants' | 'admins' | 'hasher' | 'rules' | 'clock'>;
 
 /** Validated changes: `email` already normalized. */
 export interface OrganizationChanges {
