@@ -105,11 +105,12 @@ describe('an organization being renamed', () => {
       password: PASSWORD,
     });
     const hold = await holdRename(tenant.id, 'Admins Inc');
+    // Started one at a time: a rejection must never sit unobserved while another call is awaited.
     for (const attempt of [
-      auth.listAdmins(tenant.id),
-      auth.createAdmin(tenant.id, { email: 'new@admins.test', password: PASSWORD }),
+      () => auth.listAdmins(tenant.id),
+      () => auth.createAdmin(tenant.id, { email: 'new@admins.test', password: PASSWORD }),
     ]) {
-      const error = await failure(attempt);
+      const error = await failure(attempt());
       expect(error.code).toBe('TENANT_UNAVAILABLE');
       expect(error.details.retryAfter).toBeGreaterThan(0);
     }
