@@ -30,7 +30,9 @@ export {
   toProblem,
 } from './http.js';
 export type { Clock } from './internal/clock.js';
+export type { Call, CallOptions, Runner } from './internal/execute.js';
 export type { DoctorReport, Finding, FindingKind } from './tenants/doctor.js';
+export type { PrepareTenant, TenantExtension, TenantExtensionLink } from './tenants/extensions.js';
 export type { CallEvent, OperationKind, StepEvent } from './tenants/lease.js';
 export { MAX_NAME_LENGTH } from './tenants/names.js';
 export type { Outcome } from './tenants/operation.js';
@@ -43,12 +45,13 @@ export {
 export type { PurgeReport } from './tenants/purge.js';
 export type { RecoveryReport } from './tenants/recovery.js';
 export type { TenantRef } from './tenants/refs.js';
+export type { TenantScope } from './tenants/scope.js';
 export {
   type CollectionPerTenantOptions,
   collectionPerTenant,
 } from './tenants/strategies/collection.js';
 export type { IsolationStrategy } from './tenants/strategies/strategy.js';
 export { TOMBSTONE_INDEX } from './tenants/strategies/tombstone.js';
-export { TenantManager, type TenantPage, type TenantScope } from './tenants/tenant-manager.js';
+export { TenantManager, type TenantPage } from './tenants/tenant-manager.js';
 export type { StorageKind, Tenant, TenantStatus, TenantStorage } from './tenants/types.js';
 export type { UpdateMetadataOptions } from './tenants/update-metadata.js';

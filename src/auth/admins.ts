@@ -10,7 +10,11 @@ import { randomInt } from 'node:crypto';
 import { type Collection, type Db, ObjectId } from 'mongodb';
 import { TenancyError } from '../errors.js';
 import { direct, execute, executeExpecting, type Runner, ServerCode } from '../internal/execute.js';
-import { ADMIN_EMAILS_COLLECTION, ADMINS_COLLECTION } from '../tenants/registry.js';
+
+/** The admins, in the master database. */
+export const ADMINS_COLLECTION = 'organization_admins';
+/** The email claims (`_id` = the normalized email). */
+export const ADMIN_EMAILS_COLLECTION = 'organization_admin_emails';
 
 /** Roles an admin can hold. `owner` is the organization's first admin. */
 export const ADMIN_ROLES = ['owner', 'admin'] as const;

@@ -10,10 +10,19 @@ import { TenancyError } from '../errors.js';
 import type { Clock } from '../internal/clock.js';
 import { isHexId } from '../internal/ids.js';
 import { validate } from '../internal/validate.js';
+import type { TenantExtensionLink } from '../tenants/extensions.js';
 import type { TenantRef } from '../tenants/refs.js';
 import type { TenantManager } from '../tenants/tenant-manager.js';
 import type { Tenant } from '../tenants/types.js';
-import { type Admin, type AdminDocument, type AdminRole, AdminStore, toAdmin } from './admins.js';
+import {
+  ADMIN_EMAILS_COLLECTION,
+  ADMINS_COLLECTION,
+  type Admin,
+  type AdminDocument,
+  type AdminRole,
+  AdminStore,
+  toAdmin,
+} from './admins.js';
 import {
   type AuthServiceOptions,
   adminSchema,
@@ -24,7 +33,7 @@ import {
 } from './options.js';
 import { bcryptHasher, normalizePassword, type PasswordHasher, type PasswordRules } from './passwords.js';
 import { type AuthParts, type LoginResult, login, registerOrganization } from './sign-in.js';
-import { LoginThrottle } from './throttle.js';
+import { FAILURES_COLLECTION, LoginThrottle } from './throttle.js';
 import { KeyRing } from './tokens.js';
 import { activeTenant, updateOrganization } from './update-organization.js';
 import { type AuthContext, TokenVerifier } from './verifier.js';
@@ -32,6 +41,16 @@ import { type AuthContext, TokenVerifier } from './verifier.js';
 export type { AuthServiceOptions, RegisterOrganizationInput } from './options.js';
 export type { LoginResult } from './sign-in.js';
 export type { AuthContext } from './verifier.js';
+
+/** What the service keeps in the master database: admins and email claims per tenant, login failures. */
+const AUTH_EXTENSION = {
+  name: 'auth',
+  collections: [
+    { name: ADMINS_COLLECTION, perTenant: true },
+    { name: ADMIN_EMAILS_COLLECTION, perTenant: true },
+    { name: FAILURES_COLLECTION },
+  ],
+};
 
 /**
  * Organization admins with bcrypt-hashed passwords, logins that issue JWTs
@@ -49,6 +68,7 @@ export type { AuthContext } from './verifier.js';
  */
 export class AuthService implements AsyncDisposable {
   readonly #tenants: TenantManager;
+  readonly #link: TenantExtensionLink;
   readonly #admins: AdminStore;
   readonly #throttle: LoginThrottle;
   readonly #signups: LoginThrottle;
@@ -67,14 +87,16 @@ export class AuthService implements AsyncDisposable {
     const o = validate(optionsSchema, options ?? {}, 'INVALID_OPTIONS', 'AuthService options');
     this.#tenants = o.tenants;
     this.#ring = new KeyRing(o.tokens.keys, o.tokens);
-    this.#admins = new AdminStore(o.tenants.master);
-    this.#throttle = new LoginThrottle(o.tenants.master, o.throttle);
-    this.#signups = new LoginThrottle(o.tenants.master, o.registrationThrottle);
+    this.#link = o.tenants.extend(AUTH_EXTENSION);
+    this.#admins = new AdminStore(this.#link.db);
+    this.#throttle = new LoginThrottle(this.#link.db, o.throttle);
+    this.#signups = new LoginThrottle(this.#link.db, o.registrationThrottle);
     this.#hasher = o.hasher ?? bcryptHasher();
     this.#rules = o.passwordRules;
     this.#clock = o.clock;
     this.#parts = {
       tenants: o.tenants,
+      link: this.#link,
       admins: this.#admins,
       hasher: this.#hasher,
       rules: this.#rules,
@@ -120,7 +142,9 @@ export class AuthService implements AsyncDisposable {
     // The manager first: it connects once, so an unreachable server is reported with its cause.
     this.#ready ??= this.#tenants
       .init()
-      .then(() => Promise.all([this.#admins.ensureIndexes(), this.#throttle.ensureIndexes(), this.#dummy()]))
+      .then(() =>
+        Promise.all([this.#link.init(), this.#admins.ensureIndexes(), this.#throttle.ensureIndexes(), this.#dummy()]),
+      )
       .then(() => undefined)
       .catch((error) => {
         this.#ready = undefined;

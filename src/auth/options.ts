@@ -71,7 +71,7 @@ const throttleSchema = (maxFailures: number) =>
 export const optionsSchema = z
   .object({
     tenants: z.custom<TenantManager>(
-      (v) => isFunction((v as TenantManager | null)?.get) && !!(v as TenantManager).master,
+      (v) => isFunction((v as TenantManager | null)?.get) && isFunction((v as TenantManager).extend),
       'a TenantManager',
     ),
     tokens: z

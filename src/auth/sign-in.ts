@@ -5,11 +5,13 @@
  * (bcrypt, the throttle, a JWT). The class keeps the public face and TSDoc.
  */
 import { randomUUID } from 'node:crypto';
+import { ObjectId } from 'mongodb';
 import { isTenancyError, TenancyError } from '../errors.js';
 import type { Clock } from '../internal/clock.js';
 import { validate } from '../internal/validate.js';
+import type { TenantExtensionLink } from '../tenants/extensions.js';
 import { parseMetadata } from '../tenants/metadata.js';
-import { createWithinJournal, type TenantManager } from '../tenants/tenant-manager.js';
+import type { TenantManager } from '../tenants/tenant-manager.js';
 import type { Tenant } from '../tenants/types.js';
 import { type Admin, type AdminDocument, type AdminStore, toAdmin } from './admins.js';
 import { loginSchema, type RegisterOrganizationInput, registerOptionsSchema, registerSchema } from './options.js';
@@ -21,6 +23,8 @@ import { isTransitional, tenantInTransition } from './verifier.js';
 /** The AuthService's parts these functions use, built once by its constructor. @internal */
 export interface AuthParts {
   readonly tenants: TenantManager;
+  /** The service's link to the manager: its database, and creates that add the first admin inside the journal. */
+  readonly link: TenantExtensionLink;
   readonly admins: AdminStore;
   readonly hasher: PasswordHasher;
   readonly rules: PasswordRules;
@@ -63,8 +67,8 @@ export async function registerOrganization(
   try {
     const passwordHash = await parts.hasher.hash(normalized);
     let admin: AdminDocument | undefined;
-    const tenant = await createWithinJournal(parts.tenants, { name, metadata: parsedMetadata }, async (doc, via) => {
-      const owner = { tenantId: doc._id, email, passwordHash, role: 'owner' as const };
+    const tenant = await parts.link.create({ name, metadata: parsedMetadata }, async (created, via) => {
+      const owner = { tenantId: ObjectId.createFromHexString(created.id), email, passwordHash, role: 'owner' as const };
       admin = await parts.admins.insert(owner, parts.clock(), via);
       return { adminId: admin._id.toHexString() };
     });

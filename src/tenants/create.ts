@@ -5,11 +5,11 @@
  */
 import { ObjectId } from 'mongodb';
 import { TenancyError } from '../errors.js';
-import type { Runner } from '../internal/execute.js';
+import type { PrepareTenant } from './extensions.js';
 import type { Lease } from './lease.js';
 import type { ParsedName } from './names.js';
 import { begin, type OperationContext, type Outcome, underLease } from './operation.js';
-import type { TenantDocument } from './types.js';
+import { type TenantDocument, toTenant } from './types.js';
 
 export function tenantExists(): TenancyError<'TENANT_EXISTS'> {
   return new TenancyError('TENANT_EXISTS', undefined, { details: { field: 'name' } });
@@ -19,15 +19,6 @@ export function changedUnderneath(): TenancyError<'CONFLICT'> {
   return new TenancyError('CONFLICT', 'The organization changed underneath this operation');
 }
 
-/**
- * Work done inside a create, after the storage exists and before the tenant
- * becomes `active`, its database calls made through `via` (the create's
- * lease: checked and bounded); what it returns is saved on the record. If it
- * throws, or the process dies, the create is undone, and with it every
- * document of the tenant in the tenant-owned master collections.
- */
-export type BeforeActivate = (doc: TenantDocument, via: Runner) => Promise<Partial<Pick<TenantDocument, 'adminId'>>>;
-
 /** Settles the holder of a name someone wants: through its dead operation, or by repairing a claim it outlived. */
 export type SettleHolder = (holder: ObjectId, nameKey: string) => Promise<boolean>;
 
@@ -36,7 +27,7 @@ export async function createTenant(
   parsed: ParsedName,
   metadata: Record<string, unknown>,
   settleHolder: SettleHolder,
-  beforeActivate?: BeforeActivate,
+  prepare?: PrepareTenant,
 ): Promise<TenantDocument> {
   const id = new ObjectId();
   const lease = await begin(ctx, id, 'create', { name: parsed.name });
@@ -69,10 +60,11 @@ export async function createTenant(
       await lease.advance('registered');
       await ctx.storage.provision(lease, doc.storage);
       await lease.advance('provisioned');
-      const extra = beforeActivate ? await beforeActivate(doc, lease) : {};
-      if (beforeActivate) await lease.advance('prepared');
+      // An extension's own step (the AuthService's first admin), undone with the create if anything fails.
+      const extra = prepare ? ((await prepare(toTenant(doc), lease)) ?? {}) : {};
+      if (prepare) await lease.advance('prepared');
       const active = await ctx.registry.update(lease, ['creating'], {
-        ...extra,
+        ...(extra.adminId === undefined ? {} : { adminId: extra.adminId }),
         status: 'active',
         updatedAt: ctx.clock(),
       });
@@ -103,7 +95,7 @@ export async function settleCreate(ctx: OperationContext, lease: Lease): Promise
 
 /** Removes all a create may have made; also what is left of a tenant that has no record. */
 export async function undoCreate(ctx: OperationContext, lease: Lease): Promise<void> {
-  await ctx.registry.deleteOwned(lease, lease.tenantId);
+  await ctx.extensions.removeOwned(lease, lease.tenantId);
   for (const claim of await ctx.keys.keysOf(lease.tenantId, lease)) {
     // Only an active key can hold storage of a tenant nobody saw; retired and dropped keys hold tombstones.
     if (claim.state === 'active') await ctx.storage.remove(lease, claim.storage);

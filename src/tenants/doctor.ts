@@ -128,7 +128,7 @@ async function checkClaims(scan: Scan): Promise<void> {
     if (scan.busy.has(id) || scan.records.get(id)?.nameKey === claim._id) continue;
     await note(scan, 'orphan-name', claim.tenantId, claim._id, repaired(scan, claim.tenantId));
   }
-  for (const tenantId of await ctx.registry.ownerIds()) {
+  for (const tenantId of await ctx.extensions.ownerIds()) {
     if (gone(tenantId)) await note(scan, 'orphan-owned', tenantId, tenantId.toHexString(), repaired(scan, tenantId));
   }
   for (const claim of await ctx.keys.all()) {

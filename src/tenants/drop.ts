@@ -35,7 +35,7 @@ export async function dropTenant(ctx: OperationContext, id: ObjectId): Promise<b
 async function finishDrop(ctx: OperationContext, lease: Lease): Promise<void> {
   const doc = await ctx.registry.findById(lease.tenantId, lease);
   // Admins go first, so nobody can sign in to a tenant that is going away.
-  await ctx.registry.deleteOwned(lease, lease.tenantId);
+  await ctx.extensions.removeOwned(lease, lease.tenantId);
   await lease.advance('owned-removed');
   if (doc) {
     const known = (lease.data.names as string[] | undefined) ?? [];

@@ -7,6 +7,7 @@ import type { ObjectId } from 'mongodb';
 import { TenancyError } from '../errors.js';
 import type { Clock } from '../internal/clock.js';
 import type { KeyClaims, NameClaims } from './claims.js';
+import type { Extensions } from './extensions.js';
 import type { Journal } from './journal.js';
 import { type Lease, leaseLost, type OperationKind } from './lease.js';
 import type { Registry } from './registry.js';
@@ -20,6 +21,8 @@ export interface OperationContext {
   readonly names: NameClaims;
   readonly keys: KeyClaims;
   readonly journal: Journal;
+  /** What extensions keep per tenant, removed with it. */
+  readonly extensions: Extensions;
   readonly storage: StorageDriver;
   readonly clock: Clock;
   /** Finishes or undoes an operation whose lease this process holds (its record fenced first). */

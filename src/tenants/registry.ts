@@ -11,30 +11,13 @@ import { type Lease, leaseLost } from './lease.js';
 import type { TenantDocument, TenantStatus } from './types.js';
 
 export const REGISTRY_COLLECTION = 'organizations';
-/** The AuthService's admins, kept in the master database. */
-export const ADMINS_COLLECTION = 'organization_admins';
-/** The AuthService's email claims (`_id` = email). */
-export const ADMIN_EMAILS_COLLECTION = 'organization_admin_emails';
-/**
- * Master-database collections whose documents belong to one tenant (by a
- * `tenantId` field). A drop, or an undone create, removes them with the tenant.
- */
-/** Claims deciding which writer updates a tenant's metadata next (see update-metadata.ts). */
-export const METADATA_CLAIMS_COLLECTION = 'organization_metadata_claims';
-export const TENANT_OWNED_COLLECTIONS = [
-  ADMINS_COLLECTION,
-  ADMIN_EMAILS_COLLECTION,
-  METADATA_CLAIMS_COLLECTION,
-] as const;
 /** Statuses a record has only while an operation on it is under way. */
 export const TRANSITIONAL: readonly TenantStatus[] = ['creating', 'renaming', 'dropping'];
 
 export class Registry {
-  readonly #master: Db;
   readonly #records: Collection<TenantDocument>;
 
   constructor(master: Db) {
-    this.#master = master;
     this.#records = master.collection<TenantDocument>(REGISTRY_COLLECTION);
   }
 
@@ -146,25 +129,6 @@ export class Registry {
         ),
       timeoutMs,
     );
-  }
-
-  /** The tenants that own documents in {@link TENANT_OWNED_COLLECTIONS} (for `doctor`). */
-  async ownerIds(): Promise<ObjectId[]> {
-    const ids = new Map<string, ObjectId>();
-    for (const name of TENANT_OWNED_COLLECTIONS) {
-      const found = await direct.run('list owners', () => this.#master.collection(name).distinct('tenantId'));
-      for (const id of found as ObjectId[]) ids.set(id.toHexString(), id);
-    }
-    return [...ids.values()];
-  }
-
-  /** Removes the tenant's documents from {@link TENANT_OWNED_COLLECTIONS}. */
-  async deleteOwned(via: Runner, id: ObjectId): Promise<void> {
-    for (const name of TENANT_OWNED_COLLECTIONS) {
-      await via.run('delete tenant-owned documents', (o) =>
-        this.#master.collection(name).deleteMany({ tenantId: id }, o),
-      );
-    }
   }
 
   async delete(lease: Lease): Promise<void> {

@@ -2,20 +2,18 @@
  * The TenantManager: a thin public face over the registry, the journal and
  * the isolation strategy.
  */
-import type { Collection, Db, Document, MongoClient, ObjectId } from 'mongodb';
+import type { Db, ObjectId } from 'mongodb';
 import { TenancyError } from '../errors.js';
-import { execute } from '../internal/execute.js';
-import { KeyClaims, NameClaims } from './claims.js';
-import { type BeforeActivate, createTenant } from './create.js';
+import { buildContext, findTenant, initialize, masterOf } from './context.js';
+import { createTenant } from './create.js';
 import { type DoctorReport, runDoctor } from './doctor.js';
 import { dropTenant } from './drop.js';
-import { Journal } from './journal.js';
+import type { PrepareTenant, TenantExtension, TenantExtensionLink } from './extensions.js';
 import { parseMetadata } from './metadata.js';
 import { parseName } from './names.js';
 import type { OperationContext } from './operation.js';
 import {
   type CreateTenantInput,
-  DEFAULT_MASTER_DB_NAME,
   type ListOptions,
   parseCreateInput,
   parseDoctorOptions,
@@ -25,45 +23,20 @@ import {
   type TenantManagerOptions,
 } from './options.js';
 import { type PurgeReport, purgeTombstones } from './purge.js';
-import { type RecoveryReport, recoverAll, settleOperation } from './recovery.js';
-import { parseRef, type TenantRef } from './refs.js';
-import { Registry } from './registry.js';
+import { type RecoveryReport, recoverAll } from './recovery.js';
+import type { TenantRef } from './refs.js';
 import { renameTenant, tenantNotFound } from './rename.js';
 import { settleHolder } from './repair.js';
+import { scopeOf, type TenantScope } from './scope.js';
 import { setSuspended } from './status.js';
-import { collectionPerTenant } from './strategies/collection.js';
-import type { StorageDriver } from './strategies/strategy.js';
 import { type Tenant, type TenantDocument, toTenant } from './types.js';
 import { parseMetadataUpdate, type UpdateMetadataOptions, updateTenantMetadata } from './update-metadata.js';
-
-/**
- * Creates a tenant and runs `beforeActivate` inside the create's journal, so
- * both happen or neither does. For the AuthService; not exported from the
- * package. @internal
- */
-export let createWithinJournal: (
-  manager: TenantManager,
-  input: CreateTenantInput,
-  beforeActivate: BeforeActivate,
-) => Promise<Tenant>;
 
 /** A page of tenants, oldest first. */
 export interface TenantPage {
   readonly tenants: readonly Tenant[];
   /** Pass as `after` for the next page; `null` on the last page. */
   readonly next: string | null;
-}
-
-/** A tenant's data, through the ordinary driver API. */
-export interface TenantScope {
-  readonly tenant: Tenant;
-  /**
-   * The driver `Collection` for the tenant's default collection, or for a
-   * named one (1 to 64 of `[A-Za-z0-9_-]`). No wrapper, no per-call cost.
-   *
-   * @throws {@link TenancyError} `INVALID_INPUT` for an invalid name.
-   */
-  collection<T extends Document = Document>(name?: string): Collection<T>;
 }
 
 /**
@@ -87,31 +60,14 @@ export class TenantManager implements AsyncDisposable {
   /** The master database holding the registry. */
   readonly master: Db;
   readonly #ctx: OperationContext;
-  readonly #storage: StorageDriver;
   readonly #inFlight = new Set<Promise<unknown>>();
   #ready: Promise<void> | undefined;
   #closed = false;
 
   constructor(options: TenantManagerOptions) {
-    const o = resolveOptions(options);
-    this.master = o.db ?? (o.client as MongoClient).db(o.masterDbName ?? DEFAULT_MASTER_DB_NAME);
-    this.#storage = (o.strategy ?? collectionPerTenant()).bind({
-      client: this.master.client,
-      masterDbName: this.master.databaseName,
-    });
-    const hooks = {
-      afterStep: o.hooks.afterStep ?? (() => undefined),
-      afterCall: o.hooks.afterCall ?? (() => undefined),
-    };
-    this.#ctx = {
-      registry: new Registry(this.master),
-      names: new NameClaims(this.master),
-      keys: new KeyClaims(this.master),
-      journal: new Journal(this.master, o.leaseMs, o.clock, hooks),
-      storage: this.#storage,
-      clock: o.clock,
-      settle: (lease) => settleOperation(this.#ctx, lease),
-    };
+    const resolved = resolveOptions(options);
+    this.master = masterOf(resolved);
+    this.#ctx = buildContext(this.master, resolved);
   }
 
   /**
@@ -126,7 +82,7 @@ export class TenantManager implements AsyncDisposable {
    */
   init(): Promise<void> {
     if (this.#closed) return Promise.reject(new TenancyError('CLOSED'));
-    this.#ready ??= this.#initialize().catch((error) => {
+    this.#ready ??= initialize(this.#ctx, this.master).catch((error) => {
       this.#ready = undefined;
       throw error;
     });
@@ -147,17 +103,40 @@ export class TenantManager implements AsyncDisposable {
     return this.#create(input);
   }
 
-  #create(input: CreateTenantInput, beforeActivate?: BeforeActivate): Promise<Tenant> {
+  #create(input: CreateTenantInput, prepare?: PrepareTenant): Promise<Tenant> {
     return this.#run(async () => {
       const { name, metadata } = parseCreateInput(input);
       const parsed = parseName(name);
       const holders = (holder: ObjectId, nameKey: string) => settleHolder(this.#ctx, holder, nameKey);
-      return toTenant(await createTenant(this.#ctx, parsed, parseMetadata(metadata), holders, beforeActivate));
+      return toTenant(await createTenant(this.#ctx, parsed, parseMetadata(metadata), holders, prepare));
     });
   }
 
-  static {
-    createWithinJournal = (manager, input, beforeActivate) => manager.#create(input, beforeActivate);
+  /**
+   * Registers an extension: something that keeps records of its own per
+   * tenant in the master database (the AuthService does) and may run a step
+   * of its own inside a create's journal. Its per-tenant documents are
+   * removed with their tenant. Synchronous: the link's `init()` records the
+   * declaration.
+   *
+   * @example
+   * ```ts
+   * const link = tenants.extend({ name: 'billing', collections: [{ name: 'billing_accounts', perTenant: true }] });
+   * await link.init();
+   * const tenant = await link.create({ name: 'Acme Corp' }, async (t, via) => {
+   *   await via.run('open account', (o) => link.db.collection('billing_accounts').insertOne({ tenantId: new ObjectId(t.id) }, o));
+   *   return undefined;
+   * });
+   * ```
+   * @throws {@link TenancyError} `INVALID_OPTIONS` for an invalid declaration or a collection someone else keeps.
+   */
+  extend(extension: TenantExtension): TenantExtensionLink {
+    const declared = this.#ctx.extensions.register(extension);
+    return Object.freeze({
+      db: this.master,
+      init: () => this.#run(() => this.#ctx.extensions.record(declared)),
+      create: (input: CreateTenantInput, prepare: PrepareTenant) => this.#create(input, prepare),
+    });
   }
 
   /**
@@ -320,14 +299,7 @@ export class TenantManager implements AsyncDisposable {
    */
   scope(tenant: Tenant): TenantScope {
     this.#assertOpen();
-    if (tenant?.status !== 'active' || tenant.storage?.strategy !== this.#storage.kind) {
-      throw new TenancyError('TENANT_UNAVAILABLE', 'Only an active tenant record of this manager can be scoped');
-    }
-    const storage = this.#storage;
-    return Object.freeze({
-      tenant,
-      collection: <T extends Document = Document>(name?: string) => storage.collection<T>(tenant.storage, name),
-    });
+    return scopeOf(this.#ctx.storage, tenant);
   }
 
   /**
@@ -405,26 +377,8 @@ export class TenantManager implements AsyncDisposable {
     await this.close();
   }
 
-  async #initialize(): Promise<void> {
-    // One connection attempt first, so an unreachable server is reported with its cause: after a failed first
-    // connection the driver closes the client, and calls made in parallel would only say "Topology is closed".
-    await execute('connect', () => this.master.client.connect());
-    await Promise.all([
-      this.#ctx.registry.ensureIndexes(),
-      this.#ctx.names.ensureIndexes(),
-      this.#ctx.keys.ensureIndexes(),
-      this.#ctx.journal.ensureIndexes(),
-    ]);
-    await recoverAll(this.#ctx);
-  }
-
-  async #find(ref: TenantRef): Promise<TenantDocument | null> {
-    const key = parseRef(ref);
-    if ('id' in key) return this.#ctx.registry.findById(key.id);
-    // By name through its claim: the claim decides which tenant carries a name, and both reads are by _id.
-    const holder = await this.#ctx.names.holder(key.nameKey);
-    const doc = holder ? await this.#ctx.registry.findById(holder) : null;
-    return doc?.nameKey === key.nameKey ? doc : null;
+  #find(ref: TenantRef): Promise<TenantDocument | null> {
+    return findTenant(this.#ctx, ref);
   }
 
   #run<T>(body: () => Promise<T>, needsInit = true): Promise<T> {

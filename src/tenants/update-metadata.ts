@@ -34,9 +34,9 @@ import { z } from 'zod';
 import { TenancyError } from '../errors.js';
 import { execute, executeExpecting, ServerCode } from '../internal/execute.js';
 import { validate } from '../internal/validate.js';
+import { METADATA_CLAIMS_COLLECTION } from './extensions.js';
 import { parseMetadata } from './metadata.js';
 import type { OperationContext } from './operation.js';
-import { METADATA_CLAIMS_COLLECTION } from './registry.js';
 import type { Tenant, TenantDocument } from './types.js';
 
 /** Options of {@link TenantManager.updateMetadata}. */
