@@ -7,34 +7,15 @@
 import { randomUUID } from 'node:crypto';
 import { ObjectId } from 'mongodb';
 import { isTenancyError, TenancyError } from '../errors.js';
-import type { Clock } from '../internal/clock.js';
 import { validate } from '../internal/validate.js';
-import type { TenantExtensionLink } from '../tenants/extensions.js';
 import { parseMetadata } from '../tenants/metadata.js';
-import type { TenantManager } from '../tenants/tenant-manager.js';
 import type { Tenant } from '../tenants/types.js';
-import { type Admin, type AdminDocument, type AdminStore, toAdmin } from './admins.js';
+import { type Admin, type AdminDocument, toAdmin } from './admins.js';
 import { loginSchema, type RegisterOrganizationInput, registerOptionsSchema, registerSchema } from './options.js';
-import { BCRYPT_MAX_BYTES, normalizePassword, type PasswordHasher, type PasswordRules } from './passwords.js';
-import type { AttemptTicket, LoginThrottle } from './throttle.js';
-import type { KeyRing } from './tokens.js';
+import type { AuthParts } from './parts.js';
+import { BCRYPT_MAX_BYTES, normalizePassword } from './passwords.js';
+import type { AttemptTicket } from './throttle.js';
 import { isTransitional, tenantInTransition } from './verifier.js';
-
-/** The AuthService's parts these functions use, built once by its constructor. @internal */
-export interface AuthParts {
-  readonly tenants: TenantManager;
-  /** The service's link to the manager: its database, and creates that add the first admin inside the journal. */
-  readonly link: TenantExtensionLink;
-  readonly admins: AdminStore;
-  readonly hasher: PasswordHasher;
-  readonly rules: PasswordRules;
-  readonly clock: Clock;
-  readonly throttle: LoginThrottle;
-  readonly signups: LoginThrottle;
-  readonly ring: KeyRing;
-  /** A real hash of a random password, so unknown emails cost one real comparison. */
-  readonly dummyHash: () => Promise<string>;
-}
 
 /** What {@link AuthService.login} returns. */
 export interface LoginResult {

@@ -19,8 +19,8 @@ import { TenancyError } from '../errors.js';
 import type { TenantManager } from '../tenants/tenant-manager.js';
 import type { Tenant } from '../tenants/types.js';
 import type { AdminDocument } from './admins.js';
+import type { AuthParts } from './parts.js';
 import { normalizePassword } from './passwords.js';
-import type { AuthParts } from './sign-in.js';
 import { isTransitional, tenantInTransition } from './verifier.js';
 
 export type UpdateDeps = Pick<AuthParts, 'tenants' | 'admins' | 'hasher' | 'rules' | 'clock'>;
