@@ -50,8 +50,25 @@ export {
   type CollectionPerTenantOptions,
   collectionPerTenant,
 } from './tenants/strategies/collection.js';
-export type { IsolationStrategy } from './tenants/strategies/strategy.js';
+export { type DatabasePerTenantOptions, databasePerTenant } from './tenants/strategies/database.js';
+export { type SharedCollectionsOptions, sharedCollections } from './tenants/strategies/shared.js';
+export type {
+  IsolationStrategy,
+  KnownStorage,
+  StorageDriver,
+  StoragePiece,
+  StrategyContext,
+} from './tenants/strategies/strategy.js';
+export type { StrayCount } from './tenants/strategies/tombstone.js';
 export { TOMBSTONE_INDEX } from './tenants/strategies/tombstone.js';
 export { TenantManager, type TenantPage } from './tenants/tenant-manager.js';
-export type { StorageKind, Tenant, TenantStatus, TenantStorage } from './tenants/types.js';
+export type {
+  CollectionStorage,
+  DatabaseStorage,
+  SharedStorage,
+  StorageKind,
+  Tenant,
+  TenantStatus,
+  TenantStorage,
+} from './tenants/types.js';
 export type { UpdateMetadataOptions } from './tenants/update-metadata.js';

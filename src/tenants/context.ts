@@ -8,6 +8,7 @@ import { execute } from '../internal/execute.js';
 import { KEYS_COLLECTION, KeyClaims, NAMES_COLLECTION, NameClaims } from './claims.js';
 import { Extensions } from './extensions.js';
 import { EPOCHS_COLLECTION, JOURNAL_COLLECTION, Journal, TAKEOVERS_COLLECTION } from './journal.js';
+import { Layouts } from './layouts.js';
 import type { OperationContext } from './operation.js';
 import { DEFAULT_MASTER_DB_NAME, type ResolvedManagerOptions } from './options.js';
 import { recoverAll, settleOperation } from './recovery.js';
@@ -43,10 +44,7 @@ export function buildContext(master: Db, o: ResolvedManagerOptions): OperationCo
     keys: new KeyClaims(master),
     journal: new Journal(master, o.leaseMs, o.clock, hooks),
     extensions: new Extensions(master, MANAGER_COLLECTIONS),
-    storage: (o.strategy ?? collectionPerTenant()).bind({
-      client: master.client,
-      masterDbName: master.databaseName,
-    }),
+    layouts: new Layouts(master.client, master.databaseName, o.strategy ?? collectionPerTenant(), o.layouts),
     clock: o.clock,
     settle: (lease) => settleOperation(ctx, lease),
   };

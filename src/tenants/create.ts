@@ -9,7 +9,7 @@ import type { PrepareTenant } from './extensions.js';
 import type { Lease } from './lease.js';
 import type { ParsedName } from './names.js';
 import { begin, type OperationContext, type Outcome, underLease } from './operation.js';
-import { type TenantDocument, toTenant } from './types.js';
+import { type StorageKind, type TenantDocument, toTenant } from './types.js';
 
 export function tenantExists(): TenancyError<'TENANT_EXISTS'> {
   return new TenancyError('TENANT_EXISTS', undefined, { details: { field: 'name' } });
@@ -22,10 +22,17 @@ export function changedUnderneath(): TenancyError<'CONFLICT'> {
 /** Settles the holder of a name someone wants: through its dead operation, or by repairing a claim it outlived. */
 export type SettleHolder = (holder: ObjectId, nameKey: string) => Promise<boolean>;
 
+/** A create, its input parsed. */
+export interface CreateRequest {
+  readonly parsed: ParsedName;
+  readonly metadata: Record<string, unknown>;
+  /** The layout of the new tenant; the manager's default when absent. */
+  readonly layout: StorageKind | undefined;
+}
+
 export async function createTenant(
   ctx: OperationContext,
-  parsed: ParsedName,
-  metadata: Record<string, unknown>,
+  { parsed, metadata, layout: kind }: CreateRequest,
   settleHolder: SettleHolder,
   prepare?: PrepareTenant,
 ): Promise<TenantDocument> {
@@ -40,7 +47,9 @@ export async function createTenant(
         throw tenantExists();
       }
       await lease.advance('name-claimed');
-      const key = await ctx.keys.claim(lease, parsed.slug, (k) => ctx.storage.locate(k), ctx.clock());
+      const layout = kind ? ctx.layouts.of(kind) : ctx.layouts.default;
+      const locate = (k: string) => layout.locate(k, id.toHexString());
+      const key = await ctx.keys.claim(lease, parsed.slug, locate, ctx.clock());
       await lease.advance('key-claimed', { key });
       const now = ctx.clock();
       const doc: TenantDocument = {
@@ -50,7 +59,7 @@ export async function createTenant(
         slug: parsed.slug,
         key,
         status: 'creating',
-        storage: ctx.storage.locate(key),
+        storage: locate(key),
         adminId: null,
         metadata,
         createdAt: now,
@@ -58,7 +67,7 @@ export async function createTenant(
       };
       await ctx.registry.insert(lease, doc);
       await lease.advance('registered');
-      await ctx.storage.provision(lease, doc.storage);
+      await layout.provision(lease, doc.storage);
       await lease.advance('provisioned');
       // An extension's own step (the AuthService's first admin), undone with the create if anything fails.
       const extra = prepare ? ((await prepare(toTenant(doc), lease)) ?? {}) : {};
@@ -98,7 +107,7 @@ export async function undoCreate(ctx: OperationContext, lease: Lease): Promise<v
   await ctx.extensions.removeOwned(lease, lease.tenantId);
   for (const claim of await ctx.keys.keysOf(lease.tenantId, lease)) {
     // Only an active key can hold storage of a tenant nobody saw; retired and dropped keys hold tombstones.
-    if (claim.state === 'active') await ctx.storage.remove(lease, claim.storage);
+    if (claim.state === 'active') await ctx.layouts.of(claim.storage).remove(lease, claim.storage);
   }
   await ctx.registry.delete(lease);
   for (const claim of await ctx.keys.keysOf(lease.tenantId, lease)) {

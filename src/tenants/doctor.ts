@@ -17,6 +17,7 @@ import type { KeyClaim } from './claims.js';
 import { begin, type OperationContext, recoverEntry, underLease } from './operation.js';
 import { TRANSITIONAL } from './registry.js';
 import { inTransition, repairTenant, settleRepair } from './repair.js';
+import type { StorageDriver, StoragePiece } from './strategies/strategy.js';
 import type { TenantDocument } from './types.js';
 
 /** What {@link TenantManager.doctor} can find. */
@@ -113,7 +114,7 @@ async function checkRecords(scan: Scan): Promise<void> {
     if (!(await scan.ctx.names.holder(doc.nameKey))?.equals(doc._id)) {
       await note(scan, 'missing-name', doc._id, doc.nameKey, repaired(scan, doc._id));
     }
-    if ((await scan.ctx.storage.inventory(direct, doc.storage)).length === 0) {
+    if ((await scan.ctx.layouts.of(doc.storage).inventory(direct, doc.storage)).length === 0) {
       await note(scan, 'missing-storage', doc._id, doc.storage.collection);
     }
   }
@@ -140,7 +141,7 @@ async function checkClaims(scan: Scan): Promise<void> {
       }
       continue;
     }
-    const broken = await ctx.storage.checkTombstones(direct, claim.storage);
+    const broken = await ctx.layouts.of(claim.storage).checkTombstones(direct, claim.storage);
     if (broken.length > 0) {
       await note(scan, 'broken-tombstone', claim.tenantId, broken.join(', '), () => restoreTombstones(scan, claim));
     }
@@ -153,9 +154,10 @@ async function restoreTombstones(scan: Scan, claim: KeyClaim): Promise<boolean> 
   const lease = await begin(ctx, claim.tenantId, 'repair', {});
   return underLease(ctx, lease, async () => {
     const now = (await ctx.keys.keysOf(claim.tenantId, lease)).find((k) => k._id === claim._id);
-    const broken = now?.state === claim.state ? await ctx.storage.checkTombstones(lease, claim.storage) : [];
+    const layout = ctx.layouts.of(claim.storage);
+    const broken = now?.state === claim.state ? await layout.checkTombstones(lease, claim.storage) : [];
     const tenant = claim.state === 'retired' ? await ctx.registry.findById(claim.tenantId, lease) : null;
-    if (broken.length > 0) await ctx.storage.restoreTombstones(lease, claim.storage, broken, tenant?.storage ?? null);
+    if (broken.length > 0) await layout.restoreTombstones(lease, claim.storage, broken, tenant?.storage ?? null);
     await settleRepair(ctx, lease);
     return broken.length > 0;
   });
@@ -163,26 +165,39 @@ async function restoreTombstones(scan: Scan, claim: KeyClaim): Promise<boolean> 
 
 async function checkStorage(scan: Scan): Promise<void> {
   const { ctx } = scan;
+  const known = (await ctx.keys.all()).map((k) => ({ key: k._id, storage: k.storage }));
+  // Storage is surveyed before the keys are read again: a tenant's key is always claimed before its storage exists.
+  const found: Array<{ layout: StorageDriver; piece: StoragePiece }> = [];
+  for (const layout of ctx.layouts.all()) {
+    const mine = known.filter((k) => k.storage.strategy === layout.kind);
+    for (const piece of await layout.survey(direct, mine)) found.push({ layout, piece });
+  }
+  const claims = await ctx.keys.all();
+  const keys = new Map(claims.map((k) => [k._id, k]));
+  const liveTenants = new Set(claims.filter((k) => k.state !== 'purged').map((k) => k.tenantId.toHexString()));
+  for (const { layout, piece } of found) {
+    if (piece.tenantId !== undefined) {
+      const id = piece.tenantId;
+      if (!scan.records.has(id) && !scan.busy.has(id) && !liveTenants.has(id)) {
+        await note(scan, 'orphan-storage', undefined, piece.subject); // documents nobody owns are for a person
+      }
+      continue;
+    }
+    const owner = piece.key === undefined ? undefined : keys.get(piece.key);
+    const owned = owner && owner.state !== 'purged' && owner.storage.strategy === layout.kind;
+    if (owned && owner.storage.database === piece.database) continue;
+    await note(scan, 'orphan-storage', undefined, piece.subject, () => removeUnowned(scan, layout, piece));
+  }
+}
+
+/** Removes an empty piece no key owns, after taking its key out of use for good, so no create can claim it meanwhile. */
+async function removeUnowned(scan: Scan, layout: StorageDriver, piece: StoragePiece): Promise<boolean> {
+  const { ctx } = scan;
   const bounded = ctx.journal.bounded;
-  const databases = new Set([ctx.storage.locate('x').database]);
-  for (const record of scan.records.values()) databases.add(record.storage.database);
-  // Collections are listed before their keys are read: a tenant's key is always claimed before its storage exists.
-  const listed = [];
-  for (const database of databases) {
-    for (const found of await ctx.storage.physicalNames(direct, database)) listed.push({ database, ...found });
-  }
-  const keys = new Map((await ctx.keys.all()).map((k) => [k._id, k]));
-  for (const { database, name, key, documents } of listed) {
-    const owner = keys.get(key);
-    if (owner && owner.state !== 'purged' && owner.storage.database === database) continue;
-    // Taken out of use for good first, so no create can claim the key while it goes.
-    const drop = async () => {
-      const reserved = await ctx.keys.reserve(key, ctx.storage.locate(key), ctx.clock(), bounded);
-      if (!reserved && (await ctx.keys.holderState(key)) !== 'purged') return false;
-      if (documents > 0) return false; // documents nobody owns are for a person to look at
-      await ctx.storage.dropStray(bounded, database, name);
-      return true;
-    };
-    await note(scan, 'orphan-storage', undefined, `${database}.${name}`, drop);
-  }
+  if (piece.key === undefined) return false;
+  const reserved = await ctx.keys.reserve(piece.key, layout.locate(piece.key, ''), ctx.clock(), bounded);
+  if (!reserved && (await ctx.keys.holderState(piece.key)) !== 'purged') return false;
+  if (piece.documents > 0) return false; // documents nobody owns are for a person to look at
+  await layout.removePiece(bounded, piece);
+  return true;
 }

@@ -39,9 +39,10 @@ async function finishDrop(ctx: OperationContext, lease: Lease): Promise<void> {
   await lease.advance('owned-removed');
   if (doc) {
     const known = (lease.data.names as string[] | undefined) ?? [];
-    const names = [...new Set([...known, ...(await ctx.storage.inventory(lease, doc.storage))])];
+    const layout = ctx.layouts.of(doc.storage);
+    const names = [...new Set([...known, ...(await layout.inventory(lease, doc.storage))])];
     await lease.advance('inventoried', { names });
-    await ctx.storage.destroy(lease, doc.storage, names);
+    await layout.destroy(lease, doc.storage, names);
     await lease.advance('destroyed');
     await ctx.registry.delete(lease);
     await lease.advance('unregistered');

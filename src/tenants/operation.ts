@@ -9,9 +9,9 @@ import type { Clock } from '../internal/clock.js';
 import type { KeyClaims, NameClaims } from './claims.js';
 import type { Extensions } from './extensions.js';
 import type { Journal } from './journal.js';
+import type { Layouts } from './layouts.js';
 import { type Lease, leaseLost, type OperationKind } from './lease.js';
 import type { Registry } from './registry.js';
-import type { StorageDriver } from './strategies/strategy.js';
 
 /** How `recover()` settled an interrupted operation. */
 export type Outcome = 'rolled-forward' | 'rolled-back';
@@ -23,7 +23,8 @@ export interface OperationContext {
   readonly journal: Journal;
   /** What extensions keep per tenant, removed with it. */
   readonly extensions: Extensions;
-  readonly storage: StorageDriver;
+  /** The layouts: the default one for new tenants, and each tenant's own through its storage. */
+  readonly layouts: Layouts;
   readonly clock: Clock;
   /** Finishes or undoes an operation whose lease this process holds (its record fenced first). */
   readonly settle: (lease: Lease) => Promise<Outcome>;

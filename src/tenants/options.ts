@@ -10,6 +10,7 @@ import { HEX_ID } from '../internal/ids.js';
 import { validate } from '../internal/validate.js';
 import type { CallEvent, StepEvent } from './lease.js';
 import type { IsolationStrategy } from './strategies/strategy.js';
+import type { StorageKind } from './types.js';
 
 /** The master database name when none is given (`MASTER_DB_NAME` in the reference server's environment). */
 export const DEFAULT_MASTER_DB_NAME = 'org_master_db';
@@ -22,8 +23,16 @@ export interface TenantManagerOptions {
   db?: Db;
   /** The master database's name, with `client`. Default `org_master_db`. */
   masterDbName?: string;
-  /** How tenant data is isolated. Default {@link collectionPerTenant}`()`: a collection per tenant in the master database. */
+  /**
+   * How new tenants' data is isolated. Default {@link collectionPerTenant}`()`: a collection per tenant in the
+   * master database.
+   */
   strategy?: IsolationStrategy;
+  /**
+   * Other layouts, with their options, for tenants created with `layout` (one per kind, none of the
+   * `strategy`'s kind). A tenant whose layout is in neither is still served, with that layout's defaults.
+   */
+  layouts?: IsolationStrategy[];
   /**
    * How long an operation's lease on a tenant lasts without progress, in
    * milliseconds (1,000 to 3,600,000). A crashed holder's operations are
@@ -50,6 +59,13 @@ export interface CreateTenantInput {
   name: string;
   /** Your JSON data about the organization (at most 16 KiB). */
   metadata?: Record<string, unknown>;
+  /**
+   * The layout of this tenant's storage, when not the manager's default
+   * (`strategy`): a large tenant can have a database of its own while small
+   * ones share collections. The layout's options are those given in
+   * `layouts`, or its defaults.
+   */
+  layout?: StorageKind;
 }
 
 /** Options of {@link TenantManager.list}. */
@@ -61,6 +77,12 @@ export interface ListOptions {
 }
 
 const isFunction = (value: unknown) => typeof value === 'function';
+const STORAGE_KIND_NAMES = ['collection', 'database', 'shared'] as const satisfies readonly StorageKind[];
+const STRATEGY = z.custom<IsolationStrategy>(
+  (v) =>
+    isFunction((v as IsolationStrategy | null)?.bind) && STORAGE_KIND_NAMES.includes((v as IsolationStrategy).kind),
+  'an isolation strategy',
+);
 const optionsSchema = z
   .object({
     client: z.custom<MongoClient>((v) => isFunction((v as MongoClient | null)?.db), 'a MongoClient').optional(),
@@ -69,9 +91,8 @@ const optionsSchema = z
       .string()
       .regex(/^[A-Za-z0-9_-]{1,63}$/, 'a database name of 1 to 63 letters, digits, _ or -')
       .optional(),
-    strategy: z
-      .custom<IsolationStrategy>((v) => isFunction((v as IsolationStrategy | null)?.bind), 'an isolation strategy')
-      .optional(),
+    strategy: STRATEGY.optional(),
+    layouts: z.array(STRATEGY).max(STORAGE_KIND_NAMES.length).default([]),
     leaseMs: z.number().int().min(1_000).max(3_600_000).default(60_000),
     clock: z.custom<Clock>(isFunction, 'a function returning a Date').default(() => systemClock),
     hooks: z
@@ -86,6 +107,9 @@ const optionsSchema = z
   .superRefine((o, ctx) => {
     if (!o.client === !o.db)
       ctx.addIssue({ code: 'custom', path: ['client'], message: 'give exactly one of client and db' });
+    const kinds = [o.strategy?.kind ?? 'collection', ...o.layouts.map((l) => l.kind)];
+    if (new Set(kinds).size !== kinds.length)
+      ctx.addIssue({ code: 'custom', path: ['layouts'], message: 'one strategy per layout, the default one included' });
     if (o.db && o.masterDbName)
       ctx.addIssue({ code: 'custom', path: ['masterDbName'], message: 'give masterDbName only with client' });
   });
@@ -112,7 +136,9 @@ const purgeSchema = z
   })
   .strict();
 const doctorSchema = z.object({ fix: z.boolean().default(false) }).strict();
-const createInputSchema = z.object({ name: z.unknown(), metadata: z.unknown().optional() }).strict();
+const createInputSchema = z
+  .object({ name: z.unknown(), metadata: z.unknown().optional(), layout: z.enum(STORAGE_KIND_NAMES).optional() })
+  .strict();
 const listSchema = z
   .object({
     limit: z.number().int().min(1).max(1_000).default(50),
@@ -124,7 +150,11 @@ const listSchema = z
   })
   .strict();
 
-export function parseCreateInput(input: unknown): { name: unknown; metadata?: unknown } {
+export function parseCreateInput(input: unknown): {
+  name: unknown;
+  metadata?: unknown;
+  layout?: StorageKind | undefined;
+} {
   return validate(createInputSchema, input, 'INVALID_INPUT', 'create input');
 }
 

@@ -57,9 +57,10 @@ async function finishPurge(ctx: OperationContext, lease: Lease): Promise<StrayCo
       await lease.end();
       throw new TenancyError('CONFLICT', 'The tenant of this tombstone is being changed');
     }
-    count = await ctx.storage.sweep(lease, claim.storage, tenant ? tenant.storage : null);
+    const layout = ctx.layouts.of(claim.storage);
+    count = await layout.sweep(lease, claim.storage, tenant ? tenant.storage : null);
     await lease.advance('swept');
-    await ctx.storage.remove(lease, claim.storage);
+    await layout.remove(lease, claim.storage);
     await ctx.keys.setState(lease, claim._id, 'purged', ctx.clock());
   }
   await lease.end();

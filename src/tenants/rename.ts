@@ -43,7 +43,7 @@ export async function renameTenant(
         throw tenantExists();
       }
       await lease.advance('name-claimed');
-      const moves = ctx.storage.renamesStorage && current.slug !== parsed.slug;
+      const moves = ctx.layouts.of(current.storage).renamesStorage && current.slug !== parsed.slug;
       const renamed = await ctx.registry.update(lease, ['active'], {
         name: parsed.name,
         nameKey: parsed.nameKey,
@@ -67,17 +67,17 @@ export async function renameTenant(
 /** The physical half of a rename with `renameStorage`; idempotent, so recovery reruns it. */
 async function moveStorage(ctx: OperationContext, lease: Lease, doc: TenantDocument): Promise<TenantDocument> {
   const slug = parseName(doc.name).slug;
-  // Storage moves inside its own database, whatever the strategy's options say today.
-  const locate = (k: string) => ({ ...ctx.storage.locate(k), database: doc.storage.database });
+  const layout = ctx.layouts.of(doc.storage);
+  const locate = (k: string) => layout.renamed(doc.storage, k);
   const keys = await ctx.keys.keysOf(doc._id, lease);
   const fresh = keys.find((c) => c.state === 'active' && c._id !== doc.key);
   const key = fresh?._id ?? (await ctx.keys.claim(lease, slug, locate, ctx.clock()));
   await lease.advance('key-claimed', { key });
   const known = (lease.data.names as string[] | undefined) ?? [];
-  const names = [...new Set([...known, ...(await ctx.storage.inventory(lease, doc.storage))])];
+  const names = [...new Set([...known, ...(await layout.inventory(lease, doc.storage))])];
   await lease.advance('inventoried', { names });
   const to = locate(key);
-  await ctx.storage.move(lease, doc.storage, to, names);
+  await layout.move(lease, doc.storage, to, names);
   await lease.advance('moved');
   const active = await ctx.registry.update(lease, ['renaming'], {
     key,
@@ -121,7 +121,7 @@ export async function tidyClaims(ctx: OperationContext, lease: Lease, doc: Tenan
   if (!(await ctx.names.holder(doc.nameKey))) await ctx.names.tryInsert(lease, { _id: doc.nameKey, tenantId: doc._id });
   for (const claim of await ctx.keys.keysOf(doc._id, lease)) {
     if (claim.state !== 'active' || claim._id === doc.key) continue;
-    const holdsStorage = (await ctx.storage.inventory(lease, claim.storage)).length > 0;
+    const holdsStorage = (await ctx.layouts.of(claim.storage).inventory(lease, claim.storage)).length > 0;
     await ctx.keys.setState(lease, claim._id, holdsStorage ? 'retired' : 'purged', ctx.clock());
   }
 }

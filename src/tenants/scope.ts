@@ -4,7 +4,7 @@
  */
 import type { Collection, Document } from 'mongodb';
 import { TenancyError } from '../errors.js';
-import type { StorageDriver } from './strategies/strategy.js';
+import type { Layouts } from './layouts.js';
 import type { Tenant } from './types.js';
 
 /** A tenant's data, through the ordinary driver API. */
@@ -20,14 +20,15 @@ export interface TenantScope {
 }
 
 /**
- * The scope of an active tenant record placed by `storage`.
+ * The scope of an active tenant record, through its layout.
  *
- * @throws {@link TenancyError} `TENANT_UNAVAILABLE` when the record is not `active` or not of this layout.
+ * @throws {@link TenancyError} `TENANT_UNAVAILABLE` when the record is not `active` or its layout is unknown.
  */
-export function scopeOf(storage: StorageDriver, tenant: Tenant): TenantScope {
-  if (tenant?.status !== 'active' || tenant.storage?.strategy !== storage.kind) {
-    throw new TenancyError('TENANT_UNAVAILABLE', 'Only an active tenant record of this manager can be scoped');
+export function scopeOf(layouts: Layouts, tenant: Tenant): TenantScope {
+  if (tenant?.status !== 'active' || typeof tenant.storage !== 'object' || tenant.storage === null) {
+    throw new TenancyError('TENANT_UNAVAILABLE', 'Only an active tenant record can be scoped');
   }
+  const storage = layouts.of(tenant.storage);
   return Object.freeze({
     tenant,
     collection: <T extends Document = Document>(name?: string) => storage.collection<T>(tenant.storage, name),

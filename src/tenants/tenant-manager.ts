@@ -105,10 +105,10 @@ export class TenantManager implements AsyncDisposable {
 
   #create(input: CreateTenantInput, prepare?: PrepareTenant): Promise<Tenant> {
     return this.#run(async () => {
-      const { name, metadata } = parseCreateInput(input);
-      const parsed = parseName(name);
+      const { name, metadata, layout } = parseCreateInput(input);
+      const request = { parsed: parseName(name), metadata: parseMetadata(metadata), layout };
       const holders = (holder: ObjectId, nameKey: string) => settleHolder(this.#ctx, holder, nameKey);
-      return toTenant(await createTenant(this.#ctx, parsed, parseMetadata(metadata), holders, prepare));
+      return toTenant(await createTenant(this.#ctx, request, holders, prepare));
     });
   }
 
@@ -299,7 +299,7 @@ export class TenantManager implements AsyncDisposable {
    */
   scope(tenant: Tenant): TenantScope {
     this.#assertOpen();
-    return scopeOf(this.#ctx.storage, tenant);
+    return scopeOf(this.#ctx.layouts, tenant);
   }
 
   /**

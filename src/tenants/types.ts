@@ -6,21 +6,50 @@ import type { ObjectId } from 'mongodb';
  */
 export type TenantStatus = 'creating' | 'active' | 'suspended' | 'renaming' | 'dropping';
 
-/** The isolation strategies a tenant's storage can use. */
-export type StorageKind = 'collection';
+/**
+ * The layouts a tenant's storage can use: `collection` (a collection per
+ * tenant, in one database), `database` (a database per tenant), `shared`
+ * (shared collections whose documents carry a tenant field).
+ */
+export type StorageKind = 'collection' | 'database' | 'shared';
 
 /**
- * Where a tenant's data lives: the registry's "connection details".
- * Stored with the tenant and never derived again, so a later change of
- * strategy options does not move existing tenants.
+ * Where a tenant's data lives: the registry's "connection details", one
+ * shape per layout (narrow on `strategy`). Stored with the tenant and never
+ * derived again, so a later change of a layout's options does not move
+ * existing tenants.
  */
-export interface TenantStorage {
-  /** The isolation strategy that placed this tenant. */
-  readonly strategy: StorageKind;
-  /** The database that holds the tenant's collections. */
+export type TenantStorage = CollectionStorage | DatabaseStorage | SharedStorage;
+
+/** A collection per tenant: `collection` in `database`, named collections `<collection>__<name>` beside it. */
+export interface CollectionStorage {
+  readonly strategy: 'collection';
   readonly database: string;
-  /** The tenant's default collection; named collections are `<collection>__<name>`. */
+  /** The tenant's default collection. */
   readonly collection: string;
+}
+
+/** A database per tenant: `database` is the tenant's own, named collections are inside it under their names. */
+export interface DatabaseStorage {
+  readonly strategy: 'database';
+  readonly database: string;
+  /** The tenant's default collection, inside its database. */
+  readonly collection: string;
+}
+
+/**
+ * Shared collections: the tenant's documents are those whose `field` holds
+ * `value`, in `collection` (the default one) and `<collection>__<name>` (named ones) of `database`.
+ */
+export interface SharedStorage {
+  readonly strategy: 'shared';
+  readonly database: string;
+  /** The shared default collection. */
+  readonly collection: string;
+  /** The tenant field every document carries. */
+  readonly field: string;
+  /** This tenant's value in it: the tenant's id. */
+  readonly value: string;
 }
 
 /**

@@ -15,12 +15,25 @@ export function useTestClient() {
   const created = new Set<string>();
   const prefix = `t${randomBytes(3).toString('hex')}`;
   let counter = 0;
+  const prefixes: string[] = [];
   afterAll(async () => {
     for (const name of created) await client.db(name).dropDatabase();
+    if (prefixes.length > 0) {
+      const { databases } = await client.db('admin').admin().listDatabases({ nameOnly: true });
+      for (const { name } of databases.filter((d) => prefixes.some((p) => d.name.startsWith(p)))) {
+        await client.db(name).dropDatabase();
+      }
+    }
     await client.close();
   });
   return {
     client,
+    /** A fresh prefix for tenant databases (`databasePerTenant`), unique to this file and call; dropped at the end. */
+    dbPrefix(): string {
+      const value = `${prefix}p${++counter}_`;
+      prefixes.push(value);
+      return value;
+    },
     /** A fresh database name, unique to this file and call. */
     dbName(label = 'db'): string {
       const name = `${prefix}_${label}_${++counter}`;

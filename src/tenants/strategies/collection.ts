@@ -4,18 +4,17 @@
  */
 import type { Collection, Db, Document, MongoClient } from 'mongodb';
 import { z } from 'zod';
-import { TenancyError } from '../../errors.js';
 import { executeExpecting, type Runner, ServerCode } from '../../internal/execute.js';
 import { validate } from '../../internal/validate.js';
 import type { TenantStorage } from '../types.js';
-import type { IsolationStrategy, StorageDriver, StrategyContext } from './strategy.js';
+import { checkCollectionName, dropCollection } from './common.js';
+import type { IsolationStrategy, KnownStorage, StorageDriver, StoragePiece, StrategyContext } from './strategy.js';
 import { addStrays, isTombstone, moveDocuments, type StrayCount, tombstone } from './tombstone.js';
 
 /** Prefix of every tenant collection. */
 export const COLLECTION_PREFIX = 'org_';
 /** Separator between a tenant's collection and a named collection's name. */
 export const NAME_SEPARATOR = '__';
-const SUB_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 const optionsSchema = z
   .object({
@@ -72,6 +71,11 @@ class CollectionStorage implements StorageDriver {
 
   locate(key: string): TenantStorage {
     return { strategy: 'collection', database: this.#database, collection: `${COLLECTION_PREFIX}${key}` };
+  }
+
+  /** A rename stays inside the tenant's own database, whatever `database` says today: no document is copied. */
+  renamed(storage: TenantStorage, key: string): TenantStorage {
+    return { ...this.locate(key), database: storage.database };
   }
 
   collection<T extends Document>(storage: TenantStorage, name?: string): Collection<T> {
@@ -158,32 +162,29 @@ class CollectionStorage implements StorageDriver {
     }
   }
 
-  async physicalNames(via: Runner, database: string): Promise<Array<{ name: string; key: string; documents: number }>> {
-    const db = this.#client.db(database);
-    const all = await via.run('list tenant collections', (o) =>
-      db.listCollections({ name: { $regex: `^${COLLECTION_PREFIX}` } }, { ...o, nameOnly: true }).toArray(),
-    );
-    const found: Array<{ name: string; key: string; documents: number }> = [];
-    for (const { name } of all.filter((c) => c.name.startsWith(COLLECTION_PREFIX))) {
-      const key = (name.split(NAME_SEPARATOR)[0] as string).slice(COLLECTION_PREFIX.length);
-      const documents = await via.run('count documents', (o) => db.collection(name).countDocuments({}, o));
-      found.push({ name, key, documents });
+  async survey(via: Runner, known: readonly KnownStorage[]): Promise<StoragePiece[]> {
+    const databases = new Set([this.#database, ...known.map((k) => k.storage.database)]);
+    const pieces: StoragePiece[] = [];
+    for (const database of databases) {
+      const db = this.#client.db(database);
+      const all = await via.run('list tenant collections', (o) =>
+        db.listCollections({ name: { $regex: `^${COLLECTION_PREFIX}` } }, { ...o, nameOnly: true }).toArray(),
+      );
+      for (const { name } of all.filter((c) => c.name.startsWith(COLLECTION_PREFIX))) {
+        const key = (name.split(NAME_SEPARATOR)[0] as string).slice(COLLECTION_PREFIX.length);
+        const documents = await via.run('count documents', (o) => db.collection(name).countDocuments({}, o));
+        pieces.push({ subject: `${database}.${name}`, database, name, key, documents });
+      }
     }
-    return found;
+    return pieces;
   }
 
-  async dropStray(via: Runner, database: string, name: string): Promise<void> {
-    await this.#drop(via, this.#client.db(database), name);
+  async removePiece(via: Runner, piece: StoragePiece): Promise<void> {
+    if (piece.name !== undefined) await this.#drop(via, this.#client.db(piece.database), piece.name);
   }
 
-  async #drop(via: Runner, db: Db, name: string): Promise<void> {
-    await executeExpecting(
-      'drop tenant collection',
-      ServerCode.NamespaceNotFound,
-      false,
-      (o) => db.dropCollection(name, o),
-      via,
-    );
+  #drop(via: Runner, db: Db, name: string): Promise<void> {
+    return dropCollection(via, db, name);
   }
 
   async #union(via: Runner, storage: TenantStorage, names: readonly string[]): Promise<string[]> {
@@ -211,21 +212,7 @@ function counterpart(name: string, from: TenantStorage, to: TenantStorage): stri
   return to.collection + name.slice(from.collection.length);
 }
 
-/**
- * The physical name of a tenant's collection.
- *
- * @throws {@link TenancyError} `INVALID_INPUT` for a name that is not 1 to 64 of `[A-Za-z0-9_-]`.
- */
+/** The physical name of a tenant's collection. @throws {@link TenancyError} `INVALID_INPUT` for an invalid name. */
 function physicalName(storage: TenantStorage, name: string | undefined): string {
-  if (name === undefined) return storage.collection;
-  if (typeof name !== 'string' || !SUB_NAME.test(name)) {
-    throw new TenancyError(
-      'INVALID_INPUT',
-      'A collection name must be 1 to 64 letters, digits, _ or -, starting with a letter or digit',
-      {
-        details: { field: 'name' },
-      },
-    );
-  }
-  return `${storage.collection}${NAME_SEPARATOR}${name}`;
+  return name === undefined ? storage.collection : `${storage.collection}${NAME_SEPARATOR}${checkCollectionName(name)}`;
 }

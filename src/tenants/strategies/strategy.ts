@@ -1,62 +1,107 @@
+/**
+ * The isolation strategy interface: how a tenant's data is laid out in
+ * MongoDB. The library ships three ({@link collectionPerTenant},
+ * {@link databasePerTenant}, {@link sharedCollections}); the interface is
+ * public so that a layout of your own plugs into the same journaled
+ * operations.
+ */
 import type { Collection, Document, MongoClient } from 'mongodb';
 import type { Runner } from '../../internal/execute.js';
 import type { StorageKind, TenantStorage } from '../types.js';
 import type { StrayCount } from './tombstone.js';
 
-/** What a strategy is given when a manager binds it. @internal */
+/** What a strategy is given when a manager binds it. */
 export interface StrategyContext {
+  /** The application's one client: every tenant of the layout shares it. */
   readonly client: MongoClient;
+  /** The master database's name: a layout must never place tenant storage where it could meet the registry. */
   readonly masterDbName: string;
 }
 
 /**
- * An isolation strategy: how a tenant's data is laid out in MongoDB. Create
- * one with a factory such as {@link collectionPerTenant} and pass it to the
- * `TenantManager`.
+ * An isolation strategy: a layout's name and its options, bound by a
+ * `TenantManager` to its client. Create one with a factory and pass it as
+ * the manager's `strategy` (the layout of new tenants) or in `layouts`.
+ *
+ * @example
+ * ```ts
+ * const tenants = new TenantManager({ client, strategy: databasePerTenant({ prefix: 'tenant_' }) });
+ * ```
  */
 export interface IsolationStrategy {
   readonly kind: StorageKind;
-  /** @internal */
+  /**
+   * Binds the layout to a manager's client (no I/O).
+   *
+   * @throws {@link TenancyError} `INVALID_OPTIONS` when the options cannot work with this master database.
+   */
   bind(context: StrategyContext): StorageDriver;
 }
 
+/** A piece of a layout's storage found in the database, and what it was built for (for `doctor`). */
+export interface StoragePiece {
+  /** Where it is, for people: `db.collection`, a database name, or `db.collection` with the tenant's value. */
+  readonly subject: string;
+  /** The database holding it. */
+  readonly database: string;
+  /** The collection, when the piece is one (or part of one); absent for a whole database. */
+  readonly name?: string;
+  /** The storage key it was built from, when its place names one. */
+  readonly key?: string;
+  /** The tenant it was built for, when its place names the tenant's id (shared collections). */
+  readonly tenantId?: string;
+  /** How many documents it holds. */
+  readonly documents: number;
+}
+
+/** Storage the registry or a key claim names, with the key it was built from (for `survey`). */
+export interface KnownStorage {
+  readonly key: string;
+  readonly storage: TenantStorage;
+}
+
 /**
- * The physical side of a strategy. Every method is idempotent, so a crashed
- * operation can run it again, and every database call it makes goes through
- * `via` (the operation's lease: checked, bounded by a deadline, reported).
- * @internal
+ * The physical side of a layout, as the journaled operations use it. Every
+ * method that does I/O takes `via` first and makes every database call
+ * through it (the operation's lease: checked, bounded by a deadline,
+ * reported to the hooks), and is idempotent: a crashed operation runs it
+ * again from the start.
  */
 export interface StorageDriver {
   readonly kind: StorageKind;
-  /** Whether `rename` moves storage to names built from the new key. */
+  /** Whether `rename` moves the tenant's storage to places built from the new name's key. */
   readonly renamesStorage: boolean;
-  /** The storage for a key (pure: no I/O). */
-  locate(key: string): TenantStorage;
-  /** The driver collection for a tenant (pure: no I/O). */
+  /** The storage of a new tenant with this key (pure: no I/O). */
+  locate(key: string, tenantId: string): TenantStorage;
+  /** Where a rename that moves storage puts `storage` under a new key (pure; only when `renamesStorage`). */
+  renamed(storage: TenantStorage, key: string): TenantStorage;
+  /**
+   * The handle application code gets for a tenant's default collection or a
+   * named one (pure: no I/O).
+   *
+   * @throws {@link TenancyError} `INVALID_INPUT` for an invalid name.
+   */
   collection<T extends Document>(storage: TenantStorage, name?: string): Collection<T>;
   /** Creates the tenant's storage. */
   provision(via: Runner, storage: TenantStorage): Promise<void>;
   /**
-   * The physical names of the tenant's storage that exist now. Operations
-   * journal this list before they move or destroy, so a retry after a crash
-   * still knows names that no longer exist.
+   * The names of the tenant's storage that exist now. Operations journal
+   * this list before they move or destroy, so a retry after a crash still
+   * knows names that no longer exist.
    */
   inventory(via: Runner, storage: TenantStorage): Promise<string[]>;
   /** Moves the listed names (and any that exist now) to `to`, leaving tombstones behind. */
   move(via: Runner, from: TenantStorage, to: TenantStorage, names: readonly string[]): Promise<void>;
-  /** Removes the listed names (and any that exist now), leaving tombstones behind. */
+  /** Removes the listed names (and any that exist now) of a dropped tenant, leaving tombstones where it can. */
   destroy(via: Runner, storage: TenantStorage, names: readonly string[]): Promise<void>;
-  /** Removes storage with no tombstones (undoing a create nobody saw). */
+  /** Removes storage with no tombstones: undoing a create nobody saw, or purging tombstones. */
   remove(via: Runner, storage: TenantStorage): Promise<void>;
   /**
-   * Deals with documents written through stale handles into tombstones:
-   * moves them to `into`, or discards them when `into` is `null`.
+   * Deals with documents written through stale handles after a drop or a
+   * move: moves them to `into`, or discards them when `into` is `null`.
    */
   sweep(via: Runner, tombstoned: TenantStorage, into: TenantStorage | null): Promise<StrayCount>;
-  /**
-   * What is wrong with the tombstones under a retired or dropped key: names
-   * that should be complete tombstones and are not (for `doctor`).
-   */
+  /** Names under a retired or dropped key that should be complete tombstones and are not (for `doctor`). */
   checkTombstones(via: Runner, tombstoned: TenantStorage): Promise<string[]>;
   /**
    * Makes each of `names` under `tombstoned` a complete tombstone again,
@@ -69,8 +114,12 @@ export interface StorageDriver {
     names: readonly string[],
     into: TenantStorage | null,
   ): Promise<void>;
-  /** Every physical name in `database` that belongs to the library, with the key it is built on (for `doctor`). */
-  physicalNames(via: Runner, database: string): Promise<Array<{ name: string; key: string; documents: number }>>;
-  /** Drops a collection no key owns (for `doctor`). */
-  dropStray(via: Runner, database: string, name: string): Promise<void>;
+  /**
+   * Every piece of this layout's storage that exists, looking where this
+   * driver places new tenants and where each of `known` (the storage the
+   * key claims name) lies (for `doctor`).
+   */
+  survey(via: Runner, known: readonly KnownStorage[]): Promise<StoragePiece[]>;
+  /** Removes a piece `survey` found and no tenant owns (for `doctor`, only when it holds no document). */
+  removePiece(via: Runner, piece: StoragePiece): Promise<void>;
 }

@@ -1,0 +1,241 @@
+/**
+ * The shared-collections layout: every tenant's documents live in shared
+ * collections (`<prefix>` for the default one, `<prefix>__<name>` for named
+ * ones) and carry a tenant field holding the tenant's id. Application code
+ * reaches them only through a scoped handle (see scoped-collection.ts) that
+ * adds the tenant condition to every read and write and refuses what it
+ * cannot scope.
+ *
+ * A drop deletes the tenant's documents from every shared collection in
+ * batches, each a bounded call under the drop's lease, so a drop killed half
+ * way is finished by recovery. A write through a handle taken before the
+ * drop lands after it: `purgeTombstones` deletes such documents under each
+ * dropped key, counting them as discarded.
+ */
+import type { Db, Document, MongoClient } from 'mongodb';
+import { z } from 'zod';
+import { TenancyError } from '../../errors.js';
+import { executeExpecting, type Runner, ServerCode } from '../../internal/execute.js';
+import { validate } from '../../internal/validate.js';
+import type { SharedStorage, TenantStorage } from '../types.js';
+import { checkCollectionName, collectionNames, isCollectionName } from './common.js';
+import { scopedCollection } from './scoped-collection.js';
+import type { IsolationStrategy, KnownStorage, StorageDriver, StoragePiece, StrategyContext } from './strategy.js';
+import type { StrayCount } from './tombstone.js';
+
+const NAME_SEPARATOR = '__';
+/** Documents a drop deletes per call: small enough for a call's deadline, large enough to be quick. */
+const BATCH = 1_000;
+
+const optionsSchema = z
+  .object({
+    field: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, '1 to 64 letters, digits or _, starting with a letter')
+      .default('tenantId'),
+    database: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,63}$/, 'a database name of 1 to 63 letters, digits, _ or -')
+      .optional(),
+    prefix: z
+      .string()
+      .regex(/^[a-z][a-z0-9_-]{0,31}$/, '1 to 32 of a-z, 0-9, _ or -, starting with a letter')
+      .refine((p) => !p.startsWith('org_'), 'not starting with org_ (the collection-per-tenant prefix)')
+      .default('shared'),
+    renameStorage: z.literal(false).optional(),
+  })
+  .strict();
+
+/** Options of {@link sharedCollections}. */
+export interface SharedCollectionsOptions {
+  /** The tenant field every document carries, holding the tenant's id (a string). Default `tenantId`. */
+  field?: string;
+  /** The database holding the shared collections. Default: the master database. */
+  database?: string;
+  /**
+   * The shared default collection's name; named collections are
+   * `<prefix>__<name>`. 1 to 32 of `[a-z0-9_-]`, not starting with `org_`. Default `shared`.
+   */
+  prefix?: string;
+  /** Refused when `true`: the tenant's documents are named by its id, which a rename does not change. */
+  renameStorage?: false;
+}
+
+/**
+ * Shared collections with a tenant field: the layout for very many tenants,
+ * and the one Atlas Search and Vector Search indexes expect.
+ * `scope(tenant).collection(name)` returns a `Collection` through which no
+ * other tenant's document can be read or written.
+ *
+ * @example
+ * ```ts
+ * const tenants = new TenantManager({ client, strategy: sharedCollections({ field: 'tenantId' }) });
+ * const acme = await tenants.create({ name: 'Acme Corp' });
+ * await tenants.scope(acme).collection('orders').insertOne({ total: 42 }); // stored with tenantId: acme.id
+ * ```
+ * @throws {@link TenancyError} `INVALID_OPTIONS` for an invalid option or `renameStorage: true`.
+ */
+export function sharedCollections(options: SharedCollectionsOptions = {}): IsolationStrategy {
+  const resolved = validate(optionsSchema, options ?? {}, 'INVALID_OPTIONS', 'sharedCollections options');
+  return {
+    kind: 'shared',
+    bind: (context: StrategyContext) =>
+      new SharedStorageDriver(context.client, { ...resolved, database: resolved.database ?? context.masterDbName }),
+  };
+}
+
+class SharedStorageDriver implements StorageDriver {
+  readonly kind = 'shared';
+  readonly renamesStorage = false;
+  readonly #client: MongoClient;
+  readonly #options: { field: string; database: string; prefix: string };
+
+  constructor(client: MongoClient, options: { field: string; database: string; prefix: string }) {
+    this.#client = client;
+    this.#options = options;
+  }
+
+  locate(_key: string, tenantId: string): TenantStorage {
+    const { database, prefix, field } = this.#options;
+    return { strategy: 'shared', database, collection: prefix, field, value: tenantId };
+  }
+
+  renamed(): TenantStorage {
+    throw new TenancyError('INVALID_OPTIONS', 'Shared collections do not move on a rename');
+  }
+
+  collection<T extends Document>(storage: TenantStorage, name?: string) {
+    const shared = asShared(storage);
+    const physical = (logical: string) => (isCollectionName(logical) ? physicalName(shared, logical) : null);
+    const raw = this.#db(shared).collection<T>(
+      name === undefined ? shared.collection : physicalName(shared, checkCollectionName(name)),
+    );
+    return scopedCollection(raw, { field: shared.field, value: shared.value, physical });
+  }
+
+  /** The default shared collection and its tenant index exist (idempotent; shared by every tenant). */
+  async provision(via: Runner, storage: TenantStorage): Promise<void> {
+    const shared = asShared(storage);
+    const collection = this.#db(shared).collection(shared.collection);
+    await executeExpecting(
+      'create tenant index',
+      ServerCode.NamespaceExists,
+      undefined,
+      (o) => collection.createIndex({ [shared.field]: 1 }, { ...o, name: `${shared.field}_1` }),
+      via,
+    );
+  }
+
+  /** The shared collections that exist now (the tenant may have documents in any of them). */
+  inventory(via: Runner, storage: TenantStorage): Promise<string[]> {
+    const shared = asShared(storage);
+    return collectionNames(via, this.#db(shared), `^${shared.collection}(${NAME_SEPARATOR}|$)`).then((names) =>
+      names.filter((n) => n === shared.collection || n.startsWith(shared.collection + NAME_SEPARATOR)),
+    );
+  }
+
+  move(): Promise<void> {
+    return Promise.reject(new TenancyError('INVALID_OPTIONS', 'Shared collections do not move on a rename'));
+  }
+
+  async destroy(via: Runner, storage: TenantStorage, names: readonly string[]): Promise<void> {
+    await this.#deleteAll(via, asShared(storage), names);
+  }
+
+  async remove(via: Runner, storage: TenantStorage): Promise<void> {
+    await this.#deleteAll(via, asShared(storage), []);
+  }
+
+  /** Documents written through stale handles after a drop: counted and deleted (a shared tenant never moves). */
+  async sweep(via: Runner, tombstoned: TenantStorage): Promise<StrayCount> {
+    return { found: await this.#deleteAll(via, asShared(tombstoned), []), conflicts: 0 };
+  }
+
+  /** Nothing to check: a shared tenant leaves no tombstone. */
+  async checkTombstones(): Promise<string[]> {
+    return [];
+  }
+
+  async restoreTombstones(): Promise<void> {}
+
+  /** One piece per tenant value found in a shared collection, with its document count. */
+  async survey(via: Runner, known: readonly KnownStorage[]): Promise<StoragePiece[]> {
+    const { database, prefix, field } = this.#options;
+    const places = new Map([[`${database}.${prefix}.${field}`, { database, collection: prefix, field }]]);
+    for (const { storage } of known) {
+      if (storage.strategy === 'shared')
+        places.set(`${storage.database}.${storage.collection}.${storage.field}`, storage);
+    }
+    const pieces: StoragePiece[] = [];
+    for (const place of places.values()) {
+      const db = this.#client.db(place.database);
+      const base = { ...place, value: '', strategy: 'shared' as const };
+      for (const name of await this.inventory(via, base)) {
+        const groups = await via.run('count tenant documents', (o) =>
+          db
+            .collection(name)
+            .aggregate<{ _id: unknown; n: number }>([{ $group: { _id: `$${place.field}`, n: { $sum: 1 } } }], o)
+            .toArray(),
+        );
+        for (const { _id, n } of groups) {
+          const tenantId = typeof _id === 'string' ? _id : String(_id);
+          pieces.push({
+            subject: `${place.database}.${name} ${place.field}=${tenantId}`,
+            database: place.database,
+            name,
+            tenantId,
+            documents: n,
+          });
+        }
+      }
+    }
+    return pieces;
+  }
+
+  async removePiece(via: Runner, piece: StoragePiece): Promise<void> {
+    if (piece.name === undefined || piece.tenantId === undefined) return;
+    const collection = this.#client.db(piece.database).collection(piece.name);
+    await via.run('delete tenant documents', (o) =>
+      collection.deleteMany({ [this.#options.field]: piece.tenantId }, o),
+    );
+  }
+
+  /** Deletes the tenant's documents from `names` and every shared collection that exists now; how many. */
+  async #deleteAll(via: Runner, storage: SharedStorage, names: readonly string[]): Promise<number> {
+    const db = this.#db(storage);
+    let deleted = 0;
+    for (const name of new Set([...names, ...(await this.inventory(via, storage))])) {
+      deleted += await deleteInBatches(via, db, name, { [storage.field]: storage.value });
+    }
+    return deleted;
+  }
+
+  #db(storage: SharedStorage): Db {
+    return this.#client.db(storage.database);
+  }
+}
+
+/** Deletes what `filter` matches, `BATCH` documents per call, so each call stays well inside its deadline. */
+async function deleteInBatches(via: Runner, db: Db, name: string, filter: Document): Promise<number> {
+  const collection = db.collection(name);
+  let deleted = 0;
+  for (;;) {
+    const batch = await via.run('find tenant documents', (o) =>
+      collection.find(filter, { ...o, projection: { _id: 1 }, limit: BATCH }).toArray(),
+    );
+    if (batch.length === 0) return deleted;
+    const result = await via.run('delete tenant documents', (o) =>
+      collection.deleteMany({ ...filter, _id: { $in: batch.map((d) => d._id) } }, o),
+    );
+    deleted += result.deletedCount;
+  }
+}
+
+function asShared(storage: TenantStorage): SharedStorage {
+  if (storage.strategy !== 'shared') throw new TenancyError('INVALID_INPUT', 'Not shared-collections storage');
+  return storage;
+}
+
+function physicalName(storage: SharedStorage, name: string): string {
+  return `${storage.collection}${NAME_SEPARATOR}${name}`;
+}

@@ -1,0 +1,169 @@
+/**
+ * The three layouts behind one interface: the same application code runs
+ * unchanged under each, each keeps tenants apart, renames and drops do what
+ * its documentation says, and one manager serves tenants of mixed layouts.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  collectionPerTenant,
+  databasePerTenant,
+  sharedCollections,
+  TenancyError,
+  type Tenant,
+  type TenantManager,
+} from '../../src/index.js';
+import { managerFactory, useTestClient } from '../support/context.js';
+import { layoutCases } from '../support/layouts.js';
+
+const testClient = useTestClient();
+const { client, dbName } = testClient;
+const newManager = managerFactory(client, dbName);
+
+const codeOf = (run: () => unknown) =>
+  Promise.resolve()
+    .then(run)
+    .then(
+      () => 'resolved',
+      (e: unknown) => (e instanceof TenancyError ? e.code : String(e)),
+    );
+
+/** What every application does with its tenant's data: the same code under every layout. */
+async function application(tenants: TenantManager, tenant: Tenant): Promise<unknown> {
+  const orders = tenants.scope(tenant).collection<{ sku: string; total: number; createdAt: Date }>('orders');
+  await orders.createIndex({ createdAt: -1 });
+  await orders.insertOne({ sku: 'a', total: 10, createdAt: new Date(1) });
+  await orders.insertMany([
+    { sku: 'b', total: 20, createdAt: new Date(2) },
+    { sku: 'c', total: 30, createdAt: new Date(3) },
+  ]);
+  await orders.updateOne({ sku: 'a' }, { $inc: { total: 5 } });
+  await orders.deleteOne({ sku: 'c' });
+  const totals = await orders.aggregate([{ $group: { _id: null, sum: { $sum: '$total' } } }]).toArray();
+  const latest = await orders
+    .find({}, { projection: { _id: 0, sku: 1 } })
+    .sort({ createdAt: -1 })
+    .toArray();
+  return { sum: totals[0]?.sum, latest: latest.map((o) => o.sku), count: await orders.countDocuments() };
+}
+
+describe.each(layoutCases(testClient))('the $kind layout', ({ kind, strategy }) => {
+  it('runs the same application code, and keeps each tenant to its own documents', async () => {
+    const tenants = newManager({ strategy: strategy() });
+    const [acme, globex] = await Promise.all([tenants.create({ name: 'Acme' }), tenants.create({ name: 'Globex' })]);
+    expect(acme.storage.strategy).toBe(kind);
+    const expected = { sum: 35, latest: ['b', 'a'], count: 2 };
+    expect(await application(tenants, acme)).toEqual(expected);
+    expect(await application(tenants, globex)).toEqual(expected);
+    await tenants.scope(acme).collection().insertOne({ note: 'default collection' });
+    expect(await tenants.scope(globex).collection().countDocuments()).toBe(0);
+    expect(await tenants.scope(acme).collection().countDocuments()).toBe(1);
+  });
+
+  it('renames in the registry only, the data staying where it is', async () => {
+    const tenants = newManager({ strategy: strategy() });
+    const acme = await tenants.create({ name: 'Acme' });
+    await tenants.scope(acme).collection('orders').insertOne({ n: 1 });
+    const renamed = await tenants.rename(acme.id, 'Acme Industries');
+    expect(renamed.storage).toEqual(acme.storage);
+    expect(await tenants.scope(renamed).collection('orders').countDocuments()).toBe(1);
+  });
+
+  it('drops the tenant’s storage and nothing of the others’; purge removes what a stale handle wrote after', async () => {
+    const tenants = newManager({ strategy: strategy() });
+    const [acme, globex] = await Promise.all([tenants.create({ name: 'Acme' }), tenants.create({ name: 'Globex' })]);
+    const stale = tenants.scope(acme).collection('orders');
+    await stale.insertMany([{ n: 1 }, { n: 2 }]);
+    await tenants.scope(globex).collection('orders').insertOne({ n: 3 });
+    expect(await tenants.drop(acme.id)).toBe(true);
+    expect(await tenants.get(acme.id)).toBeNull();
+    const mine = { n: { $exists: true } }; // a tombstone's marker is not a tenant document
+    expect(await stale.countDocuments(mine)).toBe(0);
+    expect(await tenants.scope(globex).collection('orders').countDocuments()).toBe(1);
+    if (kind === 'database') {
+      const { databases } = await client.db('admin').admin().listDatabases({ nameOnly: true });
+      expect(databases.map((d) => d.name)).not.toContain(acme.storage.database);
+    }
+    // A handle taken before the drop still writes: a tombstone refuses it on MongoDB (collection layout), the
+    // other layouts accept it (a re-created database, a document of a tenant that is gone) and purge removes it.
+    const late = await stale.insertOne({ n: 4 }).then(
+      () => true,
+      () => false,
+    );
+    const report = await tenants.purgeTombstones({ olderThanMs: 0 });
+    expect(report).toMatchObject({ purged: 1, discarded: late ? 1 : 0 });
+    expect(await stale.countDocuments(mine)).toBe(0);
+    expect((await tenants.doctor()).findings).toEqual([]);
+  });
+
+  it('has a clean bill of health after creates, renames and drops', async () => {
+    const tenants = newManager({ strategy: strategy() });
+    const made = await Promise.all(['One', 'Two', 'Three'].map((name) => tenants.create({ name })));
+    await tenants.rename(made[0]?.id as string, 'Uno');
+    await tenants.drop(made[1]?.id as string);
+    expect((await tenants.doctor()).findings).toEqual([]);
+  });
+});
+
+describe('layout options', () => {
+  it('places a database per tenant at <prefix><key>', async () => {
+    const prefix = testClient.dbPrefix();
+    const tenants = newManager({ strategy: databasePerTenant({ prefix }) });
+    const acme = await tenants.create({ name: 'Acme Corp' });
+    expect(acme.storage).toEqual({ strategy: 'database', database: `${prefix}acme_corp`, collection: 'default' });
+  });
+
+  it('shared collections carry the tenant field with the tenant’s id', async () => {
+    const tenants = newManager({ strategy: sharedCollections({ field: 'orgId' }) });
+    const acme = await tenants.create({ name: 'Acme Corp' });
+    expect(acme.storage).toMatchObject({ strategy: 'shared', collection: 'shared', field: 'orgId', value: acme.id });
+    await tenants.scope(acme).collection('orders').insertOne({ total: 1 });
+    const raw = await tenants.master.collection('shared__orders').findOne({});
+    expect(raw).toMatchObject({ orgId: acme.id, total: 1 });
+  });
+
+  it('refuses options a layout cannot honour', async () => {
+    const masterDbName = dbName('master');
+    for (const bad of [
+      () => databasePerTenant({ prefix: 'Tenant_' }),
+      () => databasePerTenant({ prefix: 'a_much_too_long_prefix_' }),
+      () => databasePerTenant({ renameStorage: true as never }),
+      () => sharedCollections({ field: '_id' }),
+      () => sharedCollections({ field: 'a.b' }),
+      () => sharedCollections({ prefix: 'org_x' }),
+      () => sharedCollections({ renameStorage: true as never }),
+      () => newManager({ masterDbName, strategy: databasePerTenant({ prefix: masterDbName.slice(0, 3) }) } as never),
+      () => newManager({ strategy: sharedCollections(), layouts: [sharedCollections()] }),
+      () => newManager({ layouts: [collectionPerTenant()] }),
+      () => newManager({ layouts: [{ kind: 'other', bind: () => null } as never] }),
+    ]) {
+      expect(await codeOf(bad)).toBe('INVALID_OPTIONS');
+    }
+  });
+});
+
+describe('mixed layouts', () => {
+  it('creates a tenant in another layout on request, and serves both', async () => {
+    const prefix = testClient.dbPrefix();
+    const tenants = newManager({ strategy: sharedCollections(), layouts: [databasePerTenant({ prefix })] });
+    const small = await tenants.create({ name: 'Small Co' });
+    const large = await tenants.create({ name: 'Large Co', layout: 'database' });
+    expect([small.storage.strategy, large.storage.strategy]).toEqual(['shared', 'database']);
+    expect(large.storage.database).toBe(`${prefix}large_co`);
+    expect(await application(tenants, small)).toEqual(await application(tenants, large));
+    expect(await codeOf(() => tenants.create({ name: 'Odd', layout: 'odd' as never }))).toBe('INVALID_INPUT');
+  });
+
+  it('a manager given none of a tenant’s layout still scopes, drops and checks it', async () => {
+    const masterDbName = dbName('master');
+    const prefix = testClient.dbPrefix();
+    const writer = newManager({ masterDbName, strategy: databasePerTenant({ prefix }) });
+    const tenant = await writer.create({ name: 'Elsewhere' });
+    const operator = newManager({ masterDbName }); // collection per tenant by default
+    await operator.scope(tenant).collection('orders').insertOne({ n: 1 });
+    expect(await writer.scope(tenant).collection('orders').countDocuments()).toBe(1);
+    expect((await operator.doctor()).findings).toEqual([]);
+    expect(await operator.drop(tenant.id)).toBe(true);
+    const { databases } = await client.db('admin').admin().listDatabases({ nameOnly: true });
+    expect(databases.map((d) => d.name)).not.toContain(tenant.storage.database);
+  });
+});

@@ -1,0 +1,755 @@
+/**
+ * The tenant-scoped handle of a shared collection: two tenants' documents in one physical collection, and every
+ * member of the driver's Collection tried through one tenant's handle against the real server. What the handle sends
+ * is checked on a spy of the raw collection (a Proxy that records the calls and runs them), and what the server does
+ * with it where the server runs it. FerretDB v1 answers some stages and operators with 238 (NotImplemented) or 14
+ * (TypeMismatch); there, and only there, those checks expect exactly that answer (see serverRuns).
+ */
+import { type ChangeStream, Collection, type Db, type Document } from 'mongodb';
+import { beforeEach, describe, expect, it } from 'vitest';
+import {
+  COLLECTION_METHODS,
+  type ScopeRule,
+  scopedCollection,
+} from '../../src/tenants/strategies/scoped-collection.js';
+import { serverKind, useTestClient } from '../support/context.js';
+
+const { client, dbName } = useTestClient();
+
+const A = '65f0a0a0a0a0a0a0a0a0a0a0';
+const B = '65f0b0b0b0b0b0b0b0b0b0b0';
+const UNSCOPED = { code: 'UNSCOPED_OPERATION' };
+const NOT_IMPLEMENTED = 238; // FerretDB v1: a stage or operator it does not have
+const TYPE_MISMATCH = 14; // FerretDB v1: an update given as a pipeline
+
+const physical = (name: string) => (/^[a-z]+$/.test(name) ? `shared__${name}` : null);
+const rule = (value: string): ScopeRule => ({ field: 'tenantId', value, physical });
+
+interface Order extends Document {
+  _id?: string;
+  tenantId?: string;
+  n?: number;
+  code?: string;
+}
+
+interface Call {
+  name: string;
+  args: unknown[];
+}
+
+/** The collection, with every method call recorded and then run as it is. */
+function spy<T extends Document>(collection: Collection<T>): { collection: Collection<T>; calls: Call[] } {
+  const calls: Call[] = [];
+  const proxy = new Proxy(collection, {
+    get(target, name) {
+      const member = Reflect.get(target, name, target);
+      if (typeof member !== 'function' || typeof name !== 'string' || name === 'constructor') return member;
+      return (...args: unknown[]) => {
+        calls.push({ name, args });
+        return Reflect.apply(member, target, args);
+      };
+    },
+  });
+  return { collection: proxy, calls };
+}
+
+function lastCall(calls: Call[], name: string): unknown[] {
+  const found = calls.filter((c) => c.name === name).at(-1);
+  if (!found) throw new Error(`${name} was not called`);
+  return found.args;
+}
+
+function thrown(call: () => unknown): unknown {
+  try {
+    call();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected the call to throw');
+}
+
+/**
+ * Runs what the handle sent and checks the server's answer with `check`. FerretDB v1 does not implement some
+ * stages and operators (docs/compatibility.md): there, and only there, the answer must be one of those documented
+ * codes instead (the command the handle sent was checked before). Any other server must run it.
+ */
+async function serverRuns<T>(
+  call: () => Promise<T>,
+  check: (value: T) => unknown,
+  codes: readonly number[] = [NOT_IMPLEMENTED],
+): Promise<void> {
+  const outcome = await call().then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+  if ('value' in outcome) {
+    await check(outcome.value);
+    return;
+  }
+  const code = (outcome.error as { code?: unknown }).code;
+  if (serverKind() !== 'ferretdb' || typeof code !== 'number' || !codes.includes(code)) throw outcome.error;
+  expect(codes).toContain(code);
+}
+
+const seedA: Order[] = [
+  { _id: 'a1', tenantId: A, n: 1, code: 'c1' },
+  { _id: 'a2', tenantId: A, n: 2, code: 'c2' },
+];
+const seedB: Order[] = [
+  { _id: 'b1', tenantId: B, n: 1, code: 'c1' },
+  { _id: 'b2', tenantId: B, n: 2, code: 'c2' },
+];
+
+let db: Db;
+let raw: Collection<Order>;
+let calls: Call[];
+let orders: Collection<Order>;
+
+beforeEach(async () => {
+  db = client.db(dbName('shared'));
+  raw = db.collection<Order>('shared__orders');
+  await raw.insertMany([...seedA, ...seedB].map((d) => ({ ...d })));
+  const spied = spy(raw);
+  calls = spied.calls;
+  orders = scopedCollection(spied.collection, rule(A));
+});
+
+const bDocuments = () => raw.find({ tenantId: B }).sort({ _id: 1 }).toArray();
+const everything = () => raw.find({}).sort({ _id: 1 }).toArray();
+
+/** Every document is A's or B's untouched seed: nothing of B changed, nothing went without the field. */
+async function expectBUntouched(): Promise<void> {
+  expect(await bDocuments()).toEqual(seedB);
+  expect(await raw.countDocuments({ tenantId: { $nin: [A, B] } })).toBe(0);
+}
+
+const ADVERSARIAL: Array<[string, Document]> = [
+  ['nothing', {}],
+  ['the other tenant', { tenantId: B }],
+  ['$or with an empty branch', { $or: [{ tenantId: B }, {}] }],
+  ['$or on everything', { $or: [{ tenantId: { $ne: A } }, { n: { $gte: 0 } }] }],
+  ['the other tenant by _id', { _id: 'b1' }],
+  ['$in both tenants', { tenantId: { $in: [A, B] } }],
+  ['$nor of this tenant', { $nor: [{ tenantId: A }] }],
+  ['$and of nothing', { $and: [{}], tenantId: { $exists: true } }],
+  ['$comment beside $ne', { $comment: 'x', tenantId: { $ne: A } }],
+];
+
+describe('reads', () => {
+  it.each(ADVERSARIAL)('never return the other tenant: %s', async (_label, filter) => {
+    const found = await orders.find(filter).toArray();
+    expect(found.every((d) => d.tenantId === A)).toBe(true);
+    expect((await orders.findOne(filter))?.tenantId ?? A).toBe(A);
+    expect(await orders.countDocuments(filter)).toBe(found.length);
+    expect(await orders.distinct('tenantId', filter)).toEqual(found.length ? [A] : []);
+    const aggregated = await orders.aggregate([{ $match: filter }]).toArray();
+    expect(aggregated.map((d) => d._id).sort()).toEqual(found.map((d) => d._id).sort());
+  });
+
+  it('find all is the tenant\u2019s documents; by _id finds only its own', async () => {
+    expect(await orders.find().sort({ _id: 1 }).toArray()).toEqual(seedA);
+    expect(await orders.findOne({ _id: 'a1' })).toEqual(seedA[0]);
+    expect(await orders.findOne({ _id: 'b1' })).toBeNull();
+    expect(await orders.findOne({ _id: 'a1', tenantId: A })).toEqual(seedA[0]);
+    expect(lastCall(calls, 'findOne')[0]).toEqual({ _id: 'a1', tenantId: A }); // already the tenant's: sent as is
+  });
+
+  it('findOne by _id alone asks the server by _id and checks the tenant on the document it gets', async () => {
+    expect(await orders.findOne({ _id: 'b1' })).toBeNull();
+    expect(lastCall(calls, 'findOne')[0]).toEqual({ _id: 'b1' });
+    expect(await orders.findOne({ _id: 'a2' }, { maxTimeMS: 5_000 })).toEqual(seedA[1]);
+    expect(lastCall(calls, 'findOne')[0]).toEqual({ _id: 'a2' });
+    // Anything that could match several documents or change the document returned goes with the tenant condition.
+    expect(await orders.findOne({ _id: 'b1' }, { projection: { tenantId: 0 } })).toBeNull();
+    expect(lastCall(calls, 'findOne')[0]).toEqual({ _id: 'b1', tenantId: A });
+    expect(await orders.findOne({ _id: { $in: ['b1', 'b2'] } })).toBeNull();
+    expect(await orders.findOne({ _id: { $ne: 'a1' } })).toEqual(seedA[1]);
+    expect(await orders.findOne({ _id: /^b/ })).toBeNull();
+    expect(lastCall(calls, 'findOne')[0]).toEqual({ _id: /^b/, tenantId: A });
+  });
+
+  it('an $expr filter cannot widen the scope', async () => {
+    const filter = { $expr: { $eq: ['$tenantId', B] } };
+    expect(lastCallOf(() => orders.find(filter), 'find')).toEqual({ ...filter, tenantId: A });
+    await serverRuns(
+      () => orders.find(filter).toArray(),
+      (found) => expect(found).toEqual([]),
+    );
+  });
+
+  it('a filter naming the field goes under $and; a flat one gets the field beside its conditions', () => {
+    orders.find({ tenantId: B });
+    expect(lastCall(calls, 'find')[0]).toEqual({ $and: [{ tenantId: A }, { tenantId: B }] });
+    orders.find({ $or: [{ tenantId: B }, {}] });
+    expect(lastCall(calls, 'find')[0]).toEqual({ $or: [{ tenantId: B }, {}], tenantId: A });
+  });
+
+  it('a filter whose serialization the handle cannot see (toBSON) goes under $and', async () => {
+    const sneaky = { n: 1, toBSON: () => ({ tenantId: B }) };
+    expect((await orders.find(sneaky).toArray()).map((d) => d._id)).toEqual([]);
+    expect(lastCall(calls, 'find')[0]).toEqual({ $and: [{ tenantId: A }, sneaky] });
+  });
+
+  it('cursors are the driver\u2019s: chaining works, and filter(), clone() and $query stay scoped', async () => {
+    expect(await orders.find({}).sort({ n: -1 }).limit(1).toArray()).toEqual([seedA[1]]);
+    expect(await orders.find({}, { projection: { tenantId: 0 } }).toArray()).toEqual(
+      seedA.map(({ tenantId: _, ...rest }) => rest),
+    );
+    expect(await orders.find().filter({ tenantId: B }).toArray()).toEqual([]);
+    expect(await orders.find().clone().filter({ _id: 'b1' }).toArray()).toEqual([]);
+    expect(await orders.find().addQueryModifier('$query', { _id: 'b2' }).toArray()).toEqual([]);
+    expect(await orders.find().clone().filter({ _id: 'a2' }).toArray()).toEqual([seedA[1]]);
+  });
+
+  it('a collation that can equate distinct strings is refused', async () => {
+    const weak = { locale: 'en', strength: 2 };
+    expect(thrown(() => orders.find({}, { collation: weak }))).toMatchObject(UNSCOPED);
+    expect(thrown(() => orders.find({}).collation({ locale: 'en', numericOrdering: true }))).toMatchObject(UNSCOPED);
+    await expect(orders.findOne({}, { collation: weak })).rejects.toMatchObject(UNSCOPED);
+    await expect(orders.countDocuments({}, { collation: weak })).rejects.toMatchObject(UNSCOPED);
+    await expect(orders.deleteMany({}, { collation: weak })).rejects.toMatchObject(UNSCOPED);
+    await expect(
+      orders.bulkWrite([{ deleteMany: { filter: {}, collation: { locale: 'en', alternate: 'shifted' } } }]),
+    ).rejects.toMatchObject(UNSCOPED);
+    expect(thrown(() => orders.aggregate([], { collation: weak }))).toMatchObject(UNSCOPED);
+    await expectBUntouched();
+    expect(await raw.countDocuments({ tenantId: A })).toBe(2);
+  });
+});
+
+/** The first argument the raw collection got for the call `call` makes. */
+function lastCallOf(call: () => unknown, name: string): unknown {
+  call();
+  return lastCall(calls, name)[0];
+}
+
+describe('writes', () => {
+  it.each(ADVERSARIAL)('never update, replace or delete the other tenant: %s', async (_label, filter) => {
+    const mine = (await orders.find(filter).toArray()).length;
+    expect((await orders.updateMany(filter, { $set: { touched: 1 } })).matchedCount).toBe(mine);
+    await orders.updateOne(filter, { $inc: { n: 10 } });
+    await orders.replaceOne(filter, { n: 99 });
+    await orders.findOneAndUpdate(filter, { $set: { again: 1 } });
+    await orders.findOneAndReplace(filter, { n: 98 });
+    await orders.bulkWrite([
+      { updateOne: { filter, update: { $set: { bulk: 1 } } } },
+      { updateMany: { filter, update: { $set: { bulk: 2 } } } },
+      { replaceOne: { filter, replacement: { n: 97 } } },
+    ]);
+    await expectBUntouched();
+    await orders.findOneAndDelete(filter);
+    await orders.deleteOne(filter);
+    await orders.bulkWrite([{ deleteOne: { filter } }, { deleteMany: { filter } }]);
+    expect((await orders.deleteMany(filter)).deletedCount).toBe(0);
+    await expectBUntouched();
+    expect(await raw.countDocuments({ tenantId: A })).toBe(2 - mine);
+  });
+
+  it('every document written carries the tenant\u2019s value; the caller\u2019s document gets the _id as from the driver', async () => {
+    const one: Order = { n: 5 };
+    const result = await orders.insertOne(one);
+    expect(one._id).toEqual(result.insertedId);
+    expect(one.tenantId).toBeUndefined(); // the caller's document is not given the field
+    const many: Order[] = [{ n: 6 }, { n: 7, tenantId: A }];
+    const inserted = await orders.insertMany(many);
+    expect(many.map((d) => d._id)).toEqual([inserted.insertedIds[0], inserted.insertedIds[1]]);
+    const bulkDoc: Order = { n: 8 };
+    const bulk = await orders.bulkWrite([{ insertOne: { document: bulkDoc } }]);
+    expect(bulkDoc._id).toEqual(bulk.insertedIds[0]);
+    await orders.replaceOne({ _id: 'a1' }, { n: 11 });
+    await orders.findOneAndReplace({ _id: 'a2' }, { n: 12 });
+    await orders.updateOne({ n: 5 }, { $set: { tenantId: A, n: 50 } }); // the tenant's own value: allowed
+    const written = await raw.find({ tenantId: { $ne: B } }).toArray();
+    expect(written).toHaveLength(6);
+    expect(written.every((d) => d.tenantId === A)).toBe(true);
+    expect((await raw.findOne({ _id: 'a1' }))?.n).toBe(11);
+    await expectBUntouched();
+  });
+
+  it('a document naming the other tenant is refused and nothing is written', async () => {
+    const before = await everything();
+    const other = { n: 1, tenantId: B };
+    await expect(orders.insertOne(other)).rejects.toMatchObject(UNSCOPED);
+    await expect(orders.insertOne({ n: 1, tenantId: null } as never)).rejects.toMatchObject(UNSCOPED);
+    await expect(orders.insertMany([{ n: 1 }, other])).rejects.toMatchObject(UNSCOPED);
+    await expect(orders.replaceOne({ _id: 'a1' }, other)).rejects.toMatchObject(UNSCOPED);
+    await expect(orders.replaceOne({ _id: 'new' }, other, { upsert: true })).rejects.toMatchObject(UNSCOPED);
+    await expect(orders.findOneAndReplace({ _id: 'a1' }, other)).rejects.toMatchObject(UNSCOPED);
+    await expect(
+      orders.bulkWrite([{ insertOne: { document: { n: 1 } } }, { insertOne: { document: other } }]),
+    ).rejects.toMatchObject(UNSCOPED);
+    await expect(orders.bulkWrite([{ replaceOne: { filter: {}, replacement: other } }])).rejects.toMatchObject(
+      UNSCOPED,
+    );
+    await expect(orders.insertOne(new Map([['n', 1]]) as never)).rejects.toMatchObject(UNSCOPED);
+    await expect(orders.insertOne({ n: 1, toBSON: () => other })).rejects.toMatchObject(UNSCOPED);
+    expect(await everything()).toEqual(before);
+  });
+
+  const CHANGING_UPDATES: Array<[string, Document | Document[]]> = [
+    ['$set', { $set: { tenantId: B } }],
+    ['$set under the field', { $set: { 'tenantId.x': 1 } }],
+    ['$unset', { $unset: { tenantId: '' } }],
+    ['$rename from', { $rename: { tenantId: 'owner' } }],
+    ['$rename onto', { $rename: { code: 'tenantId' } }],
+    ['$setOnInsert', { $setOnInsert: { tenantId: B } }],
+    ['$inc', { $inc: { tenantId: 1 } }],
+    ['$currentDate', { $currentDate: { tenantId: true } }],
+    ['$push', { $push: { tenantId: 1 } }],
+    ['an unknown operator', { $setAll: { n: 1 } }],
+    ['a replacement given as an update', { n: 1 }],
+    ['an empty update', {}],
+    ['a pipeline $set', [{ $set: { tenantId: B } }]],
+    ['a pipeline $unset', [{ $unset: ['n', 'tenantId'] }]],
+    ['a pipeline $project', [{ $project: { tenantId: 0 } }]],
+    ['a pipeline stage that is not an update stage', [{ $lookup: { from: 'orders', as: 'x', pipeline: [] } }]],
+  ];
+
+  it.each(CHANGING_UPDATES)('an update that changes the field is refused: %s', async (_label, update) => {
+    const before = await everything();
+    await expect(orders.updateOne({ _id: 'a1' }, update)).rejects.toMatchObject(UNSCOPED);
+    await expect(orders.updateMany({}, update)).rejects.toMatchObject(UNSCOPED);
+    await expect(orders.updateOne({ _id: 'x' }, update, { upsert: true })).rejects.toMatchObject(UNSCOPED);
+    await expect(orders.findOneAndUpdate({ _id: 'a1' }, update)).rejects.toMatchObject(UNSCOPED);
+    await expect(orders.bulkWrite([{ updateOne: { filter: {}, update } }])).rejects.toMatchObject(UNSCOPED);
+    expect(await everything()).toEqual(before);
+  });
+
+  it('an update pipeline ends by setting the tenant\u2019s value, whatever its stages did', async () => {
+    const pipeline = [{ $replaceWith: { n: 100 } }];
+    const update = orders.updateOne({ _id: 'a1' }, pipeline);
+    expect(lastCall(calls, 'updateOne')[1]).toEqual([...pipeline, { $set: { tenantId: { $literal: A } } }]);
+    await serverRuns(
+      () => update,
+      async () => expect(await raw.findOne({ _id: 'a1' })).toEqual({ _id: 'a1', n: 100, tenantId: A }),
+      [TYPE_MISMATCH, NOT_IMPLEMENTED],
+    );
+    await expectBUntouched();
+  });
+
+  it('bulkWrite refuses an unknown or ambiguous operation, and runs nothing', async () => {
+    const before = await everything();
+    const refusedOperations: unknown[] = [
+      [{ insertOne: { document: { n: 1 } } }, { upsertOne: { filter: {} } }],
+      [{ deleteMany: { filter: { _id: 'a1' } }, insertOne: { document: {} } }],
+      [{}],
+      'not an array',
+    ];
+    for (const operations of refusedOperations) {
+      await expect(orders.bulkWrite(operations as never)).rejects.toMatchObject(UNSCOPED);
+    }
+    expect(await everything()).toEqual(before);
+  });
+});
+
+describe('upserts', () => {
+  it('every upsert path creates a document carrying the tenant\u2019s value', async () => {
+    await orders.updateOne({ code: 'u1' }, { $set: { n: 1 } }, { upsert: true });
+    await orders.updateMany({ code: 'u2' }, { $set: { n: 2 } }, { upsert: true });
+    await orders.updateOne({ tenantId: A, code: 'u3' }, { $inc: { n: 3 } }, { upsert: true });
+    await orders.updateOne({ code: 'u4' }, { $set: { tenantId: A }, $setOnInsert: { n: 4 } }, { upsert: true });
+    await orders.updateOne({ $and: [{ code: 'u5' }] }, { $setOnInsert: { n: 5 } }, { upsert: true });
+    await orders.replaceOne({ code: 'u6' }, { code: 'u6', n: 6 }, { upsert: true });
+    await orders.findOneAndUpdate({ code: 'u7' }, { $set: { n: 7 } }, { upsert: true });
+    await orders.findOneAndReplace({ code: 'u8' }, { code: 'u8', n: 8 }, { upsert: true });
+    await orders.bulkWrite([
+      { updateOne: { filter: { code: 'u9' }, update: { $set: { n: 9 } }, upsert: true } },
+      { updateMany: { filter: { code: 'u10' }, update: { $set: { n: 10 } }, upsert: true } },
+      { replaceOne: { filter: { code: 'u11' }, replacement: { code: 'u11', n: 11 }, upsert: true } },
+    ]);
+    const upserted = await raw.find({ n: { $gte: 1, $lte: 11 }, _id: { $nin: ['a1', 'a2', 'b1', 'b2'] } }).toArray();
+    expect(upserted.map((d) => d.n).sort((x, y) => (x ?? 0) - (y ?? 0))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    expect(upserted.every((d) => d.tenantId === A)).toBe(true);
+    expect(upserted.find((d) => d.n === 1)?.code).toBe('u1'); // the filter's equality still reaches the new document
+    await expectBUntouched();
+  });
+
+  it('an upsert adds $setOnInsert, merged with the caller\u2019s, unless the update sets the field itself', async () => {
+    await orders.updateOne({ code: 'x' }, { $set: { n: 1 }, $setOnInsert: { m: 1 } }, { upsert: true });
+    expect(lastCall(calls, 'updateOne')[1]).toEqual({ $set: { n: 1 }, $setOnInsert: { m: 1, tenantId: A } });
+    await orders.updateOne({ code: 'y' }, { $set: { n: 1, tenantId: A } }, { upsert: true });
+    expect(lastCall(calls, 'updateOne')[1]).toEqual({ $set: { n: 1, tenantId: A } });
+    await orders.updateOne({ code: 'x' }, { $set: { n: 2 } });
+    expect(lastCall(calls, 'updateOne')[1]).toEqual({ $set: { n: 2 } });
+    expect(await raw.find({ code: { $in: ['x', 'y'] } }, { projection: { _id: 0 } }).toArray()).toEqual([
+      { code: 'x', n: 2, m: 1, tenantId: A },
+      { code: 'y', n: 1, tenantId: A },
+    ]);
+  });
+
+  it('an upsert whose filter names the other tenant never creates a document of that tenant', async () => {
+    try {
+      await orders.updateOne({ tenantId: B, code: 'z' }, { $set: { n: 1 } }, { upsert: true });
+    } catch (error) {
+      expect((error as { code?: unknown }).code).toEqual(expect.any(Number)); // MongoDB: the path is matched twice
+    }
+    await expectBUntouched();
+  });
+});
+
+describe('aggregate', () => {
+  beforeEach(async () => {
+    await db.collection<Order>('shared__customers').insertMany([
+      { _id: 'ca', tenantId: A, code: 'c1', name: 'A customer', parent: null },
+      { _id: 'cb', tenantId: B, code: 'c1', name: 'B customer', parent: null },
+      { _id: 'ca2', tenantId: A, code: 'c2', name: 'A child', parent: 'c1' },
+      { _id: 'cb2', tenantId: B, code: 'c2', name: 'B child', parent: 'c1' },
+    ]);
+  });
+
+  it('starts with the tenant\u2019s $match, and B\u2019s documents never appear', async () => {
+    const grouped = await orders.aggregate([{ $group: { _id: '$tenantId', count: { $sum: 1 } } }]).toArray();
+    expect(grouped).toEqual([{ _id: A, count: 2 }]);
+    expect(lastCall(calls, 'aggregate')[0]).toEqual([
+      { $match: { tenantId: A } },
+      { $group: { _id: '$tenantId', count: { $sum: 1 } } },
+    ]);
+    expect(await orders.aggregate().toArray()).toHaveLength(2);
+    expect(await orders.aggregate([{ $match: { tenantId: B } }]).toArray()).toEqual([]);
+    expect(await orders.aggregate([]).match({}).sort({ n: -1 }).limit(1).toArray()).toEqual([seedA[1]]);
+  });
+
+  it('$lookup is pointed at the physical collection and joins only the tenant\u2019s documents', async () => {
+    const stage = { $lookup: { from: 'customers', localField: 'code', foreignField: 'code', as: 'customer' } };
+    const cursor = orders.aggregate<Order & { customer: Document[] }>([{ $match: { _id: 'a1' } }, stage]);
+    expect(lastCall(calls, 'aggregate')[0]).toEqual([
+      { $match: { tenantId: A } },
+      { $match: { _id: 'a1' } },
+      {
+        $lookup: {
+          from: 'shared__customers',
+          localField: 'code',
+          foreignField: 'code',
+          as: 'customer',
+          pipeline: [{ $match: { tenantId: A } }],
+        },
+      },
+    ]);
+    await serverRuns(
+      () => cursor.toArray(),
+      ([joined]) => expect(joined?.customer.map((c) => c.name)).toEqual(['A customer']),
+    );
+  });
+
+  it('a $lookup pipeline is scoped and checked inside', async () => {
+    const stage = {
+      $lookup: { from: 'customers', let: { c: '$code' }, pipeline: [{ $match: { tenantId: B } }], as: 'x' },
+    };
+    const cursor = orders.aggregate([stage]);
+    expect((lastCall(calls, 'aggregate')[0] as Document[])[1]).toEqual({
+      $lookup: {
+        from: 'shared__customers',
+        let: { c: '$code' },
+        pipeline: [{ $match: { tenantId: A } }, { $match: { tenantId: B } }],
+        as: 'x',
+      },
+    });
+    await serverRuns(
+      () => cursor.toArray(),
+      (found) => expect(found.map((d) => d.x)).toEqual([[], []]),
+    );
+  });
+
+  it('$unionWith is pointed at the physical collection and brings only the tenant\u2019s documents', async () => {
+    const cursor = orders.aggregate([{ $project: { _id: 1 } }, { $unionWith: 'customers' }, { $project: { _id: 1 } }]);
+    expect((lastCall(calls, 'aggregate')[0] as Document[])[2]).toEqual({
+      $unionWith: { coll: 'shared__customers', pipeline: [{ $match: { tenantId: A } }] },
+    });
+    orders.aggregate([{ $unionWith: { coll: 'customers', pipeline: [{ $sort: { code: 1 } }] } }]);
+    expect((lastCall(calls, 'aggregate')[0] as Document[])[1]).toEqual({
+      $unionWith: { coll: 'shared__customers', pipeline: [{ $match: { tenantId: A } }, { $sort: { code: 1 } }] },
+    });
+    await serverRuns(
+      () => cursor.toArray(),
+      (found) => expect(found.map((d) => d._id).sort()).toEqual(['a1', 'a2', 'ca', 'ca2']),
+    );
+  });
+
+  it('$graphLookup is pointed at the physical collection and searches only the tenant\u2019s documents', async () => {
+    const stage = {
+      $graphLookup: {
+        from: 'customers',
+        startWith: '$code',
+        connectFromField: 'code',
+        connectToField: 'parent',
+        as: 'children',
+        restrictSearchWithMatch: { $or: [{ tenantId: B }, { name: { $exists: true } }] },
+      },
+    };
+    const cursor = orders.aggregate<Order & { children: Document[] }>([{ $match: { _id: 'a1' } }, stage]);
+    expect((lastCall(calls, 'aggregate')[0] as Document[])[2]).toEqual({
+      $graphLookup: {
+        ...stage.$graphLookup,
+        from: 'shared__customers',
+        restrictSearchWithMatch: { $or: [{ tenantId: B }, { name: { $exists: true } }], tenantId: A },
+      },
+    });
+    await serverRuns(
+      () => cursor.toArray(),
+      ([found]) => expect(found?.children.map((c) => c.name)).toEqual(['A child']),
+    );
+  });
+
+  it('$facet sub-pipelines are checked, and see only the tenant\u2019s documents', async () => {
+    orders.aggregate([{ $facet: { all: [{ $count: 'n' }], joined: [{ $unionWith: 'customers' }] } }]);
+    expect((lastCall(calls, 'aggregate')[0] as Document[])[1]).toEqual({
+      $facet: {
+        all: [{ $count: 'n' }],
+        joined: [{ $unionWith: { coll: 'shared__customers', pipeline: [{ $match: { tenantId: A } }] } }],
+      },
+    });
+    expect(thrown(() => orders.aggregate([{ $facet: { out: [{ $out: 'x' }] } }]))).toMatchObject(UNSCOPED);
+    await serverRuns(
+      () => orders.aggregate([{ $facet: { all: [{ $count: 'n' }] } }]).toArray(),
+      (found) => expect(found).toEqual([{ all: [{ n: 2 }] }]),
+    );
+  });
+
+  const REFUSED_STAGES: Array<[string, Document]> = [
+    ['$out', { $out: 'stolen' }],
+    ['$merge', { $merge: { into: 'stolen' } }],
+    ['$collStats', { $collStats: { count: {} } }],
+    ['$indexStats', { $indexStats: {} }],
+    ['$currentOp', { $currentOp: {} }],
+    ['$listSessions', { $listSessions: {} }],
+    ['$planCacheStats', { $planCacheStats: {} }],
+    ['$documents', { $documents: [{ tenantId: B }] }],
+    ['$changeStream', { $changeStream: {} }],
+    ['$search', { $search: { text: { query: 'x', path: 'n' } } }],
+    ['$searchMeta', { $searchMeta: {} }],
+    ['$vectorSearch', { $vectorSearch: {} }],
+    ['$geoNear', { $geoNear: { near: [0, 0], distanceField: 'd' } }],
+    ['an unknown stage', { $listSearchIndexes: {} }],
+    ['a stage naming two operators', { $match: {}, $out: 'x' }],
+    ['$lookup from a name that is not a tenant collection', { $lookup: { from: 'Other DB', as: 'x', pipeline: [] } }],
+    ['$lookup without from', { $lookup: { as: 'x', pipeline: [{ $documents: [{}] }] } }],
+    ['$lookup from another database', { $lookup: { from: { db: 'x', coll: 'y' }, as: 'x', pipeline: [] } }],
+    ['$lookup with a refused stage inside', { $lookup: { from: 'customers', as: 'x', pipeline: [{ $out: 'y' }] } }],
+    ['$unionWith a name that is not a tenant collection', { $unionWith: '../other' }],
+    ['$graphLookup from a name that is not a tenant collection', { $graphLookup: { from: 'x.y', as: 'g' } }],
+  ];
+
+  it.each(REFUSED_STAGES)('refuses %s', async (_label, stage) => {
+    const before = await everything();
+    expect(thrown(() => orders.aggregate([stage]))).toMatchObject(UNSCOPED);
+    expect(thrown(() => orders.aggregate([]).addStage(stage))).toMatchObject(UNSCOPED);
+    expect(await everything()).toEqual(before);
+  });
+
+  it('the cursor\u2019s builders are checked: out() refused, lookup() rewritten, a clone too', () => {
+    expect(thrown(() => orders.aggregate().out('stolen'))).toMatchObject(UNSCOPED);
+    expect(thrown(() => orders.aggregate().clone().out('stolen'))).toMatchObject(UNSCOPED);
+    expect(thrown(() => orders.aggregate().geoNear({ near: [0, 0] }))).toMatchObject(UNSCOPED);
+    const cursor = orders.aggregate().lookup({ from: 'customers', localField: 'code', foreignField: 'code', as: 'c' });
+    expect(cursor.pipeline.at(-1)).toMatchObject({
+      $lookup: { from: 'shared__customers', pipeline: [{ $match: { tenantId: A } }] },
+    });
+  });
+});
+
+describe('indexes', () => {
+  // A collection of its own: the seed documents lack `email`, which a unique index on MongoDB counts as a duplicate.
+  let people: Collection<Document>;
+  let rawPeople: Collection<Document>;
+  beforeEach(() => {
+    rawPeople = db.collection('shared__people');
+    people = scopedCollection(rawPeople, rule(A));
+  });
+  const keyOf = async (name: string) => {
+    const index = (await rawPeople.indexes()).find((i) => i.name === name);
+    return index && Object.entries(index.key);
+  };
+
+  it('createIndex puts the tenant field first, in every key form of the driver', async () => {
+    expect(await people.createIndex({ email: 1 }, { unique: true })).toBe('tenantId_1_email_1');
+    expect(await keyOf('tenantId_1_email_1')).toEqual([
+      ['tenantId', 1],
+      ['email', 1],
+    ]);
+    await people.createIndex('sku');
+    expect(await keyOf('tenantId_1_sku_1')).toEqual([
+      ['tenantId', 1],
+      ['sku', 1],
+    ]);
+    await people.createIndex(['n', -1]);
+    expect(await keyOf('tenantId_1_n_-1')).toBeDefined();
+    await people.createIndex([
+      ['a', 1],
+      ['b', -1],
+    ]);
+    expect(await keyOf('tenantId_1_a_1_b_-1')).toBeDefined();
+    await people.createIndex(new Map([['c', 1]]));
+    expect(await keyOf('tenantId_1_c_1')).toBeDefined();
+    await people.createIndex({ tenantId: 1, code: 1 }); // already first: as it is
+    expect(await keyOf('tenantId_1_code_1')).toBeDefined();
+    expect(await people.createIndexes([{ key: { d: 1 }, name: 'd_per_tenant' }])).toEqual(['d_per_tenant']);
+    expect(await keyOf('d_per_tenant')).toEqual([
+      ['tenantId', 1],
+      ['d', 1],
+    ]);
+    expect(await people.indexExists('tenantId_1_email_1')).toBe(true);
+  });
+
+  it('a unique index is unique per tenant', async () => {
+    await people.createIndex({ email: 1 }, { unique: true });
+    const other = scopedCollection(rawPeople, rule(B));
+    await people.insertOne({ email: 'same@x.test' });
+    await other.insertOne({ email: 'same@x.test' });
+    await expect(people.insertOne({ email: 'same@x.test' })).rejects.toMatchObject({ code: 11000 });
+  });
+
+  it('refuses a key naming the field later, an empty key, and odd forms; creates nothing', async () => {
+    const before = await rawPeople.indexes().catch(() => []);
+    const refusedKeys: unknown[] = [{ email: 1, tenantId: 1 }, { 'tenantId.x': 1 }, {}, [42], null, [['x', 1], 7]];
+    for (const key of refusedKeys) {
+      await expect(people.createIndex(key as never)).rejects.toMatchObject(UNSCOPED);
+    }
+    await expect(people.createIndexes([{ key: { x: 1 } }, { key: { y: 1, tenantId: 1 } }])).rejects.toMatchObject(
+      UNSCOPED,
+    );
+    await expect(people.createIndexes({ key: { x: 1 } } as never)).rejects.toMatchObject(UNSCOPED);
+    expect(await rawPeople.indexes().catch(() => [])).toEqual(before);
+  });
+});
+
+describe('watch', () => {
+  const SCOPE = {
+    $match: { $or: [{ 'fullDocument.tenantId': A }, { 'fullDocumentBeforeChange.tenantId': A }] },
+  };
+  const streams: ChangeStream[] = [];
+  const opened = (stream: ChangeStream) => {
+    streams.push(stream);
+    return lastCall(calls, 'watch');
+  };
+
+  it('passes the raw watch the tenant scope first, then the caller\u2019s stages', async () => {
+    const stage = { $match: { operationType: 'insert' } };
+    expect(opened(orders.watch([stage], { fullDocument: 'updateLookup' }))).toEqual([
+      [SCOPE, stage],
+      { fullDocument: 'updateLookup' },
+    ]);
+    expect(opened(orders.watch())).toEqual([[SCOPE], {}]);
+    expect(opened(orders.watch({ fullDocumentBeforeChange: 'whenAvailable' } as never))).toEqual([
+      [SCOPE],
+      { fullDocumentBeforeChange: 'whenAvailable' },
+    ]);
+    for (const stream of streams) await stream.close();
+  });
+
+  it('refuses a stage a change stream does not take', () => {
+    const watched = calls.length;
+    expect(thrown(() => orders.watch([{ $lookup: { from: 'customers', as: 'c', pipeline: [] } }]))).toMatchObject(
+      UNSCOPED,
+    );
+    expect(thrown(() => orders.watch([{ $out: 'x' }]))).toMatchObject(UNSCOPED);
+    expect(calls.length).toBe(watched);
+  });
+});
+
+describe('the driver\u2019s Collection, member by member', () => {
+  it('lists every member of the installed driver\u2019s Collection.prototype and instances', () => {
+    const members = [...Object.getOwnPropertyNames(Collection.prototype), ...Object.getOwnPropertyNames(raw)];
+    expect(members.filter((name) => !Object.hasOwn(COLLECTION_METHODS, name))).toEqual([]);
+  });
+
+  const REFUSED_ARGUMENTS: Readonly<Record<string, unknown[]>> = {
+    rename: ['shared__renamed'],
+    dropIndex: ['tenantId_1_code_1'],
+    count: [{ tenantId: B }],
+    createSearchIndex: [{ name: 's', definition: { mappings: { dynamic: true } } }],
+    createSearchIndexes: [[{ name: 's', definition: { mappings: { dynamic: true } } }]],
+    dropSearchIndex: ['s'],
+    updateSearchIndex: ['s', { mappings: { dynamic: true } }],
+  };
+
+  it('every refused member throws UNSCOPED_OPERATION, an async one by rejecting, and nothing changes', async () => {
+    await raw.createIndex({ tenantId: 1, code: 1 });
+    const before = { documents: await everything(), indexes: await raw.indexes() };
+    const refused = Object.entries(COLLECTION_METHODS).filter(([, treatment]) => treatment === 'refused');
+    expect(refused.length).toBeGreaterThan(10);
+    const handle = orders as unknown as Record<string, unknown>;
+    for (const [name] of refused) {
+      const member = Reflect.get(Collection.prototype, name);
+      if (typeof member !== 'function') {
+        expect(
+          thrown(() => handle[name]),
+          name,
+        ).toMatchObject(UNSCOPED);
+        continue;
+      }
+      const call = () => (handle[name] as (...args: unknown[]) => unknown)(...(REFUSED_ARGUMENTS[name] ?? []));
+      if (member.constructor.name === 'AsyncFunction') {
+        const result = call();
+        expect(result, name).toBeInstanceOf(Promise);
+        await expect(result, name).rejects.toMatchObject(UNSCOPED);
+      } else {
+        expect(thrown(call), name).toMatchObject(UNSCOPED);
+      }
+    }
+    expect(await everything()).toEqual(before.documents);
+    expect(await raw.indexes()).toEqual(before.indexes);
+    expect(await db.listCollections({ name: 'shared__orders' }).toArray()).toHaveLength(1);
+    expect(calls).toEqual([]); // not one of them reached the raw collection
+  });
+
+  it('fails closed: a member of a newer driver that the table does not list is refused', async () => {
+    class FutureCollection<T extends Document> extends Collection<T> {
+      async exportEverything(): Promise<T[]> {
+        return (await this.find({}).toArray()) as T[];
+      }
+    }
+    const future = Object.setPrototypeOf(db.collection<Order>('shared__orders'), FutureCollection.prototype);
+    const handle = scopedCollection(future as FutureCollection<Order>, rule(A)) as FutureCollection<Order>;
+    expect(thrown(() => handle.exportEverything)).toMatchObject(UNSCOPED);
+    expect(await handle.countDocuments()).toBe(2); // the listed members still work
+  });
+
+  it('passes names, settings and metadata through, and is a Collection anyone can await', async () => {
+    expect(orders.collectionName).toBe('shared__orders');
+    expect(orders.dbName).toBe(raw.dbName);
+    expect(orders.namespace).toBe(raw.namespace);
+    expect(orders.readPreference).toBe(raw.readPreference);
+    expect(orders.writeConcern).toBe(raw.writeConcern);
+    expect(orders.bsonOptions).toEqual(raw.bsonOptions);
+    expect(orders).toBeInstanceOf(Collection);
+    expect(orders.constructor).toBe(Collection);
+    orders.hint = { _id: 1 };
+    expect(raw.hint).toEqual({ _id: 1 });
+    raw.hint = undefined;
+    expect((await orders.indexes()).map((i) => i.name)).toContain('_id_');
+    expect(await orders.indexInformation()).toHaveProperty('_id_');
+    expect(await orders.listIndexes().toArray()).toHaveLength(1);
+    expect(await orders.isCapped()).toBe(false);
+    expect(typeof (await orders.options())).toBe('object');
+    expect(await Promise.resolve(orders)).toBe(orders); // no `then`: awaiting the handle is the handle
+    expect(String(orders)).toBe('[object Object]');
+  });
+
+  it('reflection finds nothing of the raw collection, and nothing can be added', () => {
+    expect(Object.keys(orders)).toEqual([]);
+    expect(Object.getOwnPropertyDescriptor(orders, 'db')).toBeUndefined();
+    expect({ ...orders }).toEqual({});
+    expect(thrown(() => Object.assign(orders, { find: () => [] }))).toMatchObject(UNSCOPED);
+    expect(thrown(() => Object.defineProperty(orders, 'x', { value: 1 }))).toMatchObject(UNSCOPED);
+    expect(thrown(() => Object.setPrototypeOf(orders, null))).toMatchObject(UNSCOPED);
+    // The driver's own method called on the handle reads its internals through it: refused.
+    expect(thrown(() => Collection.prototype.find.call(orders, {}))).toMatchObject(UNSCOPED);
+  });
+
+  it('refuses an invalid rule with INVALID_OPTIONS', () => {
+    const invalid: unknown[] = [
+      { field: '_id', value: A, physical },
+      { field: 'tenant.id', value: A, physical },
+      { field: '$tenant', value: A, physical },
+      { field: '', value: A, physical },
+      { field: 'tenantId', value: '', physical },
+      { field: 'tenantId', value: '$tenantId', physical },
+      { field: 'tenantId', value: 42, physical },
+      { field: 'tenantId', value: A },
+      null,
+    ];
+    for (const r of invalid) {
+      expect(thrown(() => scopedCollection(raw, r as ScopeRule))).toMatchObject({ code: 'INVALID_OPTIONS' });
+    }
+  });
+});
