@@ -7,24 +7,13 @@
  */
 import type { AggregationCursor, BulkWriteOptions, Collection, Document, FindCursor, InsertOneOptions } from 'mongodb';
 import { TenancyError } from '../../errors.js';
-import {
-  byIdAlone,
-  checkCollation,
-  checkStage,
-  refuse,
-  type Scope,
-  scopeBulkOperation,
-  scopeChangeStream,
-  scopeFilter,
-  scopeIndexes,
-  scopeIndexKey,
-  scopePipeline,
-  scopeUpdate,
-  stamp,
-} from './scoped-pipeline.js';
+import { type MemberTreatment, OBJECT_MEMBERS, TREATMENT } from './scoped-methods.js';
+import { checkStage, scopeChangeStream, scopePipeline } from './scoped-pipeline.js';
 
-/** How the scoped handle treats one member of `Collection`. */
-export type MemberTreatment = 'scoped' | 'passthrough' | 'refused';
+export { COLLECTION_METHODS, type MemberTreatment } from './scoped-methods.js';
+
+import { byIdAlone, checkCollation, refuse, type Scope, scopeFilter, stamp } from './scoped-rules.js';
+import { scopeBulkOperation, scopeIndexes, scopeIndexKey, scopeUpdate } from './scoped-writes.js';
 
 /** Which tenant a handle is scoped to, and how. */
 export interface ScopeRule {
@@ -40,86 +29,6 @@ export interface ScopeRule {
   readonly physical: (logical: string) => string | null;
 }
 
-/**
- * Every `Collection.prototype` member of the `mongodb` driver (and the
- * instance members `db`, `s`, `client`), and how the handle treats it. A
- * member of the collection missing here is refused: a driver upgrade cannot
- * open a hole. Exported for the prototype-walk test and the documentation.
- *
- * @example
- * ```ts
- * COLLECTION_METHODS.find; // 'scoped'
- * COLLECTION_METHODS.drop; // 'refused': it would drop every tenant's documents
- * ```
- */
-export const COLLECTION_METHODS: Readonly<Record<string, MemberTreatment>> = Object.freeze<
-  Record<string, MemberTreatment>
->({
-  // The class itself, so `instanceof` and `constructor.name` behave; it reaches nothing without a Db.
-  // (`as const`: TypeScript otherwise types a property named constructor as a string here.)
-  constructor: 'passthrough' as const,
-  // Names and settings: no documents.
-  dbName: 'passthrough',
-  collectionName: 'passthrough',
-  namespace: 'passthrough',
-  fullNamespace: 'passthrough',
-  readConcern: 'passthrough',
-  readPreference: 'passthrough',
-  bsonOptions: 'passthrough',
-  writeConcern: 'passthrough',
-  hint: 'passthrough',
-  timeoutMS: 'passthrough',
-  // Index and collection metadata: no tenant data.
-  options: 'passthrough',
-  isCapped: 'passthrough',
-  listIndexes: 'passthrough',
-  indexes: 'passthrough',
-  indexExists: 'passthrough',
-  indexInformation: 'passthrough',
-  listSearchIndexes: 'passthrough',
-  // Filters, documents, updates, pipelines and index keys rewritten for the tenant.
-  insertOne: 'scoped',
-  insertMany: 'scoped',
-  bulkWrite: 'scoped',
-  updateOne: 'scoped',
-  updateMany: 'scoped',
-  replaceOne: 'scoped',
-  deleteOne: 'scoped',
-  deleteMany: 'scoped',
-  findOne: 'scoped',
-  find: 'scoped',
-  countDocuments: 'scoped',
-  distinct: 'scoped',
-  findOneAndDelete: 'scoped',
-  findOneAndReplace: 'scoped',
-  findOneAndUpdate: 'scoped',
-  aggregate: 'scoped',
-  watch: 'scoped',
-  createIndex: 'scoped',
-  createIndexes: 'scoped',
-  // Every tenant's data or the shared collection itself.
-  db: 'refused', // the database: every collection, unscoped
-  s: 'refused', // the driver's internal state
-  client: 'refused', // the MongoClient: every database, unscoped
-  rename: 'refused',
-  drop: 'refused',
-  dropIndex: 'refused',
-  dropIndexes: 'refused',
-  createSearchIndex: 'refused',
-  createSearchIndexes: 'refused',
-  dropSearchIndex: 'refused',
-  updateSearchIndex: 'refused',
-  estimatedDocumentCount: 'refused', // the whole collection's count
-  count: 'refused', // deprecated; countDocuments is scoped
-  initializeOrderedBulkOp: 'refused', // their builders take filters and documents the handle never sees
-  initializeUnorderedBulkOp: 'refused',
-});
-
-const TREATMENT: ReadonlyMap<string, MemberTreatment> = new Map(Object.entries(COLLECTION_METHODS));
-/** `Object.prototype` members that read nothing of the collection. */
-const OBJECT_MEMBERS: ReadonlySet<string> = new Set(
-  'toString toLocaleString valueOf hasOwnProperty isPrototypeOf propertyIsEnumerable __proto__'.split(' '),
-);
 const AsyncFunction = (async () => {}).constructor;
 const FIELD = /^[^$.\0][^.\0]*$/;
 
