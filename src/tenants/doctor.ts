@@ -170,7 +170,9 @@ async function checkStorage(scan: Scan): Promise<void> {
   const found: Array<{ layout: StorageDriver; piece: StoragePiece }> = [];
   for (const layout of ctx.layouts.all()) {
     const mine = known.filter((k) => k.storage.strategy === layout.kind);
-    for (const piece of await layout.survey(direct, mine)) found.push({ layout, piece });
+    for (const piece of await layout.survey(direct, mine, ctx.layouts.configured(layout.kind))) {
+      found.push({ layout, piece });
+    }
   }
   const claims = await ctx.keys.all();
   const keys = new Map(claims.map((k) => [k._id, k]));

@@ -27,6 +27,7 @@ export class Layouts {
   readonly default: StorageDriver;
   readonly #context: StrategyContext;
   readonly #bound = new Map<StorageKind, StorageDriver>();
+  readonly #configured: ReadonlySet<StorageKind>;
 
   /** Binds each strategy (no I/O); kinds must be distinct (checked with the options). */
   constructor(
@@ -38,6 +39,7 @@ export class Layouts {
     this.#context = { client, masterDbName };
     this.default = this.#bind(primary);
     for (const strategy of others) this.#bind(strategy);
+    this.#configured = new Set(this.#bound.keys());
   }
 
   /**
@@ -52,6 +54,11 @@ export class Layouts {
     const fallback = DEFAULTS[kind];
     if (!fallback) throw new TenancyError('TENANT_UNAVAILABLE', `Unknown storage layout: ${String(kind)}`);
     return this.#bind(fallback());
+  }
+
+  /** Whether the manager was given this layout (as `strategy` or in `layouts`), rather than serving it with defaults. */
+  configured(kind: StorageKind): boolean {
+    return this.#configured.has(kind);
   }
 
   /** A driver for every layout (for `doctor`). */

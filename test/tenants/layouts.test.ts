@@ -141,6 +141,35 @@ describe('layout options', () => {
   });
 });
 
+describe('doctor and databases it does not own', () => {
+  it('reports an orphan database under its own prefix (removing it when empty), and ignores other layouts’ places', async () => {
+    const prefix = testClient.dbPrefix();
+    const masterDbName = dbName('master');
+    const tenants = newManager({ masterDbName, strategy: databasePerTenant({ prefix }) });
+    await tenants.init();
+    await client.db(`${prefix}stray`).createCollection('left'); // empty: no key owns it
+    await client.db(`${prefix}kept`).collection('left').insertOne({ n: 1 }); // documents: for a person
+    // A manager not configured with a layout must never touch, or report, what lies at that layout's default places
+    // (tenant_ for a database per tenant): it may be another application's.
+    const foreign = client.db(`tenant_${prefix}foreign`);
+    await foreign.createCollection('theirs');
+    try {
+      const bystander = newManager({ strategy: sharedCollections() });
+      expect((await bystander.doctor({ fix: true })).findings).toEqual([]);
+      expect(await foreign.listCollections().toArray()).toHaveLength(1);
+    } finally {
+      await foreign.dropDatabase();
+    }
+    const { findings } = await tenants.doctor({ fix: true });
+    expect(findings.map((f) => [f.kind, f.subject, f.fixed]).sort()).toEqual([
+      ['orphan-storage', `${prefix}kept`, false],
+      ['orphan-storage', `${prefix}stray`, true],
+    ]);
+    const { databases } = await client.db('admin').admin().listDatabases({ nameOnly: true });
+    expect(databases.map((d) => d.name).filter((n) => n.startsWith(prefix))).toEqual([`${prefix}kept`]);
+  });
+});
+
 describe('mixed layouts', () => {
   it('creates a tenant in another layout on request, and serves both', async () => {
     const prefix = testClient.dbPrefix();

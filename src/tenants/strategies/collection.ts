@@ -162,8 +162,8 @@ class CollectionStorage implements StorageDriver {
     }
   }
 
-  async survey(via: Runner, known: readonly KnownStorage[]): Promise<StoragePiece[]> {
-    const databases = new Set([this.#database, ...known.map((k) => k.storage.database)]);
+  async survey(via: Runner, known: readonly KnownStorage[], placed: boolean): Promise<StoragePiece[]> {
+    const databases = new Set([...(placed ? [this.#database] : []), ...known.map((k) => k.storage.database)]);
     const pieces: StoragePiece[] = [];
     for (const database of databases) {
       const db = this.#client.db(database);

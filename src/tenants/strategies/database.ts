@@ -145,7 +145,7 @@ class DatabaseStorage implements StorageDriver {
 
   async restoreTombstones(): Promise<void> {}
 
-  async survey(via: Runner, known: readonly KnownStorage[]): Promise<StoragePiece[]> {
+  async survey(via: Runner, known: readonly KnownStorage[], placed: boolean): Promise<StoragePiece[]> {
     const byDatabase = new Map(known.map((k) => [k.storage.database, k.key]));
     const listed = await via.run('list databases', (o) =>
       this.#client
@@ -157,7 +157,7 @@ class DatabaseStorage implements StorageDriver {
     for (const { name: database } of listed.databases) {
       const key =
         byDatabase.get(database) ??
-        (database.startsWith(this.#prefix) ? database.slice(this.#prefix.length) : undefined);
+        (placed && database.startsWith(this.#prefix) ? database.slice(this.#prefix.length) : undefined);
       if (key === undefined) continue;
       pieces.push({ subject: database, database, key, documents: await this.#count(via, this.#client.db(database)) });
     }

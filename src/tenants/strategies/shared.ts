@@ -159,9 +159,10 @@ class SharedStorageDriver implements StorageDriver {
   async restoreTombstones(): Promise<void> {}
 
   /** One piece per tenant value found in a shared collection, with its document count. */
-  async survey(via: Runner, known: readonly KnownStorage[]): Promise<StoragePiece[]> {
+  async survey(via: Runner, known: readonly KnownStorage[], placed: boolean): Promise<StoragePiece[]> {
     const { database, prefix, field } = this.#options;
-    const places = new Map([[`${database}.${prefix}.${field}`, { database, collection: prefix, field }]]);
+    const places = new Map<string, { database: string; collection: string; field: string }>();
+    if (placed) places.set(`${database}.${prefix}.${field}`, { database, collection: prefix, field });
     for (const { storage } of known) {
       if (storage.strategy === 'shared')
         places.set(`${storage.database}.${storage.collection}.${storage.field}`, storage);

@@ -115,11 +115,13 @@ export interface StorageDriver {
     into: TenantStorage | null,
   ): Promise<void>;
   /**
-   * Every piece of this layout's storage that exists, looking where this
-   * driver places new tenants and where each of `known` (the storage the
-   * key claims name) lies (for `doctor`).
+   * Every piece of this layout's storage that exists where each of `known`
+   * (the storage the key claims name) lies, and, with `placed`, where this
+   * driver places new tenants (for `doctor`). `placed` is false for a layout
+   * the manager was not configured with: its default places may hold
+   * another application's data.
    */
-  survey(via: Runner, known: readonly KnownStorage[]): Promise<StoragePiece[]>;
+  survey(via: Runner, known: readonly KnownStorage[], placed: boolean): Promise<StoragePiece[]>;
   /** Removes a piece `survey` found and no tenant owns (for `doctor`, only when it holds no document). */
   removePiece(via: Runner, piece: StoragePiece): Promise<void>;
 }
