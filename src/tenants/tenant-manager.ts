@@ -90,12 +90,13 @@ export class TenantManager implements AsyncDisposable {
   }
 
   /**
-   * Creates an organization and its storage.
+   * Creates an organization and its storage, in the manager's default layout or the one `layout` names.
    *
    * @example
    * ```ts
    * const acme = await tenants.create({ name: 'Acme Corp', metadata: { plan: 'pro' } });
    * acme.storage.collection; // 'org_acme_corp'
+   * const big = await tenants.create({ name: 'Big Corp', layout: 'database' }); // a database of its own
    * ```
    * @throws {@link TenancyError} `INVALID_NAME`, `INVALID_INPUT`, `TENANT_EXISTS`, `STORAGE`.
    */
