@@ -15,7 +15,7 @@
 import type { Collection, Db, ObjectId } from 'mongodb';
 import { z } from 'zod';
 import { TenancyError } from '../errors.js';
-import { direct, type Runner } from '../internal/execute.js';
+import { direct, executeExpecting, type Runner, ServerCode } from '../internal/execute.js';
 import { validate } from '../internal/validate.js';
 import type { Tenant } from './types.js';
 
@@ -137,13 +137,18 @@ export class Extensions {
   /** Records an extension's per-tenant collections, so every process removes them with their tenants. */
   async record(extension: TenantExtension): Promise<void> {
     const perTenant = extension.collections.filter((c) => c.perTenant).map((c) => c.name);
-    await direct.run('record extension', (o) =>
-      this.#declarations.updateOne(
-        { _id: extension.name },
-        { $addToSet: { perTenant: { $each: perTenant } } },
-        { ...o, upsert: true },
-      ),
-    );
+    const upsert = () =>
+      executeExpecting('record extension', ServerCode.DuplicateKey, false, (o) =>
+        this.#declarations
+          .updateOne(
+            { _id: extension.name },
+            { $addToSet: { perTenant: { $each: perTenant } } },
+            { ...o, upsert: true },
+          )
+          .then(() => true),
+      );
+    // Two processes upserting the first declaration at once: one insert wins, the other's update then applies.
+    if (!(await upsert())) await upsert();
   }
 
   /** Every collection whose documents belong to one tenant: the manager's own and every recorded extension's. */

@@ -78,6 +78,14 @@ describe('TenantManager.extend', () => {
     expect(await link.db.collection('billing_accounts').countDocuments({})).toBe(0);
   });
 
+  it('records a declaration once when many processes record it at the same time', async () => {
+    const masterDbName = dbName('master');
+    const links = Array.from({ length: 10 }, () => new TenantManager({ client, masterDbName }).extend(BILLING));
+    await Promise.all(links.map((link) => link.init()));
+    const recorded = await client.db(masterDbName).collection('tenancy_extensions').find().toArray();
+    expect(recorded).toEqual([{ _id: 'billing', perTenant: ['billing_accounts'] }]);
+  });
+
   it('refuses invalid declarations and collections another owner keeps; the same declaration twice is harmless', async () => {
     const tenants = new TenantManager({ client, masterDbName: dbName('master') });
     tenants.extend(BILLING);
