@@ -1,15 +1,23 @@
 /**
  * Configuration from the environment, with the original service's names:
  * MONGO_URI, MASTER_DB_NAME, SECRET_KEY, ALGORITHM, ACCESS_TOKEN_EXPIRE_MINUTES,
- * plus PORT (default 8000), HOST (default 127.0.0.1), TRUST_PROXY (default off) and NODE_ENV. A `.env` file is
+ * plus PORT (default 8000), HOST (default 127.0.0.1), TRUST_PROXY (default off), TENANT_LAYOUT (default
+ * `collection`, the original's), TENANT_DB_PREFIX (with TENANT_LAYOUT=database only) and NODE_ENV. A `.env` file is
  * read when present. Outside development a missing or weak SECRET_KEY stops the start, naming it; so does any
  * invalid value, naming its variable.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { MIN_SECRET_BYTES } from 'mongo-tenancy';
+import {
+  databasePerTenant,
+  isTenancyError,
+  MIN_SECRET_BYTES,
+  type StorageKind,
+  type TenancyError,
+} from 'mongo-tenancy';
 import { clientAddress, type TrustProxy } from '../shared/client-address.js';
+import { StorageLayout } from './schemas.js';
 
 export interface ServerConfig {
   mongoUri: string | undefined;
@@ -23,6 +31,13 @@ export interface ServerConfig {
   host: string;
   /** Which proxies' `X-Forwarded-For` to believe for the client's address (TRUST_PROXY). Default `false`: none. */
   trustProxy: TrustProxy;
+  /** The layout of new organizations' storage (TENANT_LAYOUT). Default `collection`: a collection each. */
+  tenantLayout: StorageKind;
+  /**
+   * The start of each organization database's name under the `database` layout (TENANT_DB_PREFIX); `undefined`
+   * for the library's default, `tenant_`.
+   */
+  tenantDbPrefix: string | undefined;
 }
 
 /** What the Express and Koa apps take besides the route context. */
@@ -74,7 +89,40 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, envFile = '.env
     port,
     host: env.HOST || '127.0.0.1',
     trustProxy: parseTrustProxy(env.TRUST_PROXY),
+    ...parseLayout(env.TENANT_LAYOUT, env.TENANT_DB_PREFIX),
   };
+}
+
+/** The values of TENANT_LAYOUT: the library's layout names, as responses show them (`storage_layout`). */
+export const TENANT_LAYOUTS: readonly StorageKind[] = StorageLayout.options;
+/** The original service's layout: a collection per organization. */
+export const DEFAULT_LAYOUT: StorageKind = 'collection';
+
+/**
+ * TENANT_LAYOUT: `collection` (unset or empty), `database` or `shared`. TENANT_DB_PREFIX: only with `database`,
+ * checked by `databasePerTenant` itself (1 to 15 of `[a-z0-9_-]`, starting with a letter).
+ */
+export function parseLayout(layout = '', prefix = ''): Pick<ServerConfig, 'tenantLayout' | 'tenantDbPrefix'> {
+  const text = layout.trim() || DEFAULT_LAYOUT;
+  const tenantLayout = TENANT_LAYOUTS.find((name) => name === text);
+  if (!tenantLayout) throw new ConfigError('TENANT_LAYOUT', `must be one of ${TENANT_LAYOUTS.join(', ')}`);
+  const tenantDbPrefix = prefix?.trim() || undefined;
+  if (tenantDbPrefix === undefined) return { tenantLayout, tenantDbPrefix };
+  if (tenantLayout !== 'database') {
+    throw new ConfigError('TENANT_DB_PREFIX', 'applies only with TENANT_LAYOUT=database');
+  }
+  try {
+    databasePerTenant({ prefix: tenantDbPrefix });
+  } catch (error) {
+    if (isTenancyError(error, 'INVALID_OPTIONS')) throw new ConfigError('TENANT_DB_PREFIX', issueOf(error));
+    throw error;
+  }
+  return { tenantLayout, tenantDbPrefix };
+}
+
+/** What is wrong, from a library validation error: its first issue, without the option's path. */
+export function issueOf(error: TenancyError): string {
+  return error.details.issues?.[0]?.message ?? error.message;
 }
 
 const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);

@@ -14,7 +14,7 @@ try {
     log('SECRET_KEY is not set: using a random key for this run (development only; tokens end with the process).');
   }
   const server = await startServer(framework, config, log);
-  log(`Organization Management Service (${framework}) on ${server.database} database`);
+  log(`Organization Management Service (${framework}) on ${server.database} database, ${config.tenantLayout} layout`);
   log(`Listening on ${server.url}  (API reference: ${server.url}/docs)`);
   let stopping = false;
   const stop = async (signal: string) => {

@@ -64,8 +64,11 @@ async function metadata(tenant: Tenant, auth: AuthService, showEmail: boolean): 
   return {
     organization_id: tenant.id,
     organization_name: tenant.name,
+    // The same fields under every layout: where the default collection is, and how its documents are told apart.
+    storage_layout: tenant.storage.strategy,
     collection_name: tenant.storage.collection,
     database_name: tenant.storage.database,
+    tenant_field: tenant.storage.strategy === 'shared' ? tenant.storage.field : null,
     admin_email: admin?.email ?? null,
     created_at: tenant.createdAt.toISOString(),
     updated_at: tenant.updatedAt.toISOString(),
@@ -148,7 +151,8 @@ export const routes: Route[] = [
   {
     method: 'put',
     path: '/org/update',
-    summary: "Rename the token's organization (and its storage); change the admin's email or password; all or nothing",
+    summary:
+      "Rename the token's organization (and its collection, under the collection layout); change the admin's email or password; all or nothing",
     input: 'body',
     schema: s.UpdateOrgBody,
     secured: true,

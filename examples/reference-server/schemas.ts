@@ -3,6 +3,7 @@
  * schemas. They validate requests and they generate the OpenAPI document, so
  * the two never disagree. Unknown fields are rejected (422, one entry each).
  */
+import type { StorageKind } from 'mongo-tenancy';
 import { z } from 'zod';
 
 const name = z.string().min(1).max(100).describe('The organization name');
@@ -21,11 +22,30 @@ export const UpdateOrgBody = z
   .strict();
 export const DeleteOrgInput = z.object({ organization_name: name }).strict();
 
+/** The layouts, as `storage_layout` shows them (TENANT_LAYOUT's values). */
+export const StorageLayout = z
+  .enum(['collection', 'database', 'shared'] satisfies StorageKind[])
+  .describe(
+    "Where the organization's data lives: `collection`, a collection of its own (`collection_name`) in " +
+      '`database_name`; `database`, a database of its own (`database_name`), its default collection ' +
+      '`collection_name`; `shared`, the documents of `collection_name` in `database_name` whose `tenant_field` ' +
+      'holds the `organization_id`',
+  );
+
 export const OrgMetadata = z.object({
   organization_id: z.string().describe('Immutable id'),
   organization_name: z.string(),
-  collection_name: z.string(),
-  database_name: z.string(),
+  storage_layout: StorageLayout,
+  collection_name: z
+    .string()
+    .describe(
+      "The organization's default collection: its own under `collection` and `database` layouts, shared under `shared`",
+    ),
+  database_name: z.string().describe('The database holding that collection: its own under the `database` layout'),
+  tenant_field: z
+    .string()
+    .nullable()
+    .describe('Under the `shared` layout, the field holding the `organization_id` in each of its documents; else null'),
   admin_email: z
     .string()
     .nullable()

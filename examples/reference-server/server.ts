@@ -5,11 +5,21 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AuthService, collectionPerTenant, type PasswordHasher, TenancyError, TenantManager } from 'mongo-tenancy';
+import {
+  AuthService,
+  collectionPerTenant,
+  databasePerTenant,
+  isTenancyError,
+  type PasswordHasher,
+  sharedCollections,
+  TenancyError,
+  TenantManager,
+  type TenantManagerOptions,
+} from 'mongo-tenancy';
 import { MongoClient } from 'mongodb';
 import { startTestServer } from '../../test/support/database.js';
 import type { AppOptions, ServerConfig } from './config.js';
-import { ConfigError } from './config.js';
+import { ConfigError, DEFAULT_LAYOUT, issueOf } from './config.js';
 import { expressApp } from './express-app.js';
 import { koaApp } from './koa-app.js';
 import type { RouteContext } from './routes.js';
@@ -25,15 +35,21 @@ export interface RunningServer {
 /** The library objects the routes use, on a client you own. */
 export function routeContext(
   client: MongoClient,
-  config: Pick<ServerConfig, 'masterDbName' | 'secretKey' | 'tokenMinutes'>,
+  config: Pick<ServerConfig, 'masterDbName' | 'secretKey' | 'tokenMinutes'> &
+    Partial<Pick<ServerConfig, 'tenantLayout' | 'tenantDbPrefix'>>,
   hasher?: PasswordHasher,
 ): RouteContext {
-  // As the original service: renaming an organization renames its collection.
-  const tenants = new TenantManager({
-    client,
-    masterDbName: config.masterDbName,
-    strategy: collectionPerTenant({ renameStorage: true }),
-  });
+  let tenants: TenantManager;
+  try {
+    tenants = new TenantManager({ client, masterDbName: config.masterDbName, ...strategies(config) });
+  } catch (error) {
+    if (isTenancyError(error, 'INVALID_OPTIONS')) {
+      // The master database's name, or a prefix it starts with (databasePerTenant refuses that).
+      const variable = error.details.field === 'prefix' ? 'TENANT_DB_PREFIX' : 'MASTER_DB_NAME';
+      throw new ConfigError(variable, issueOf(error));
+    }
+    throw error;
+  }
   try {
     const auth = new AuthService({
       tenants,
@@ -46,6 +62,29 @@ export function routeContext(
       throw new ConfigError('SECRET_KEY', `is too weak: ${error.message.replace(/^.*HS256 secret /, '')}`);
     }
     throw error;
+  }
+}
+
+/**
+ * The manager's layouts (TENANT_LAYOUT): new organizations get the configured one. Organizations keep the layout
+ * they were created with, so a server started again with another TENANT_LAYOUT still serves the others; those of
+ * the original's layout keep its rename rule: renaming an organization renames its collection.
+ */
+export function strategies({
+  tenantLayout = DEFAULT_LAYOUT,
+  tenantDbPrefix,
+}: Partial<Pick<ServerConfig, 'tenantLayout' | 'tenantDbPrefix'>>): Pick<TenantManagerOptions, 'strategy' | 'layouts'> {
+  const original = collectionPerTenant({ renameStorage: true });
+  switch (tenantLayout) {
+    case 'collection':
+      return { strategy: original };
+    case 'database':
+      return {
+        strategy: databasePerTenant(tenantDbPrefix === undefined ? {} : { prefix: tenantDbPrefix }),
+        layouts: [original],
+      };
+    case 'shared':
+      return { strategy: sharedCollections(), layouts: [original] };
   }
 }
 
@@ -73,7 +112,16 @@ export async function startServer(
   const uri = config.mongoUri ?? (embedded?.uri as string);
   const database = config.mongoUri ? 'MONGO_URI' : `embedded ${embedded?.kind}`;
   const client = new MongoClient(uri);
-  const ctx = routeContext(client, config);
+  let ctx: RouteContext;
+  try {
+    ctx = routeContext(client, config);
+  } catch (error) {
+    // A configuration error found here (a weak SECRET_KEY, a prefix the master database starts with) stops the
+    // start: stop what was started first.
+    await client.close();
+    await embedded?.stop();
+    throw error;
+  }
   await ctx.auth.init();
   const server = await listen(framework, ctx, config.port, config.host, { trustProxy: config.trustProxy });
   server.requestTimeout = 30_000;

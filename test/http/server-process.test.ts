@@ -5,6 +5,7 @@ import { createInterface } from 'node:readline';
 import { describe, expect, inject, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../examples/reference-server/config.js';
 import { routeContext } from '../../examples/reference-server/server.js';
+import { strongSecret } from '../support/auth.js';
 import { useTestClient } from '../support/context.js';
 
 const { client, dbName } = useTestClient();
@@ -29,6 +30,73 @@ describe('configuration', () => {
       expect.objectContaining({ variable: 'ACCESS_TOKEN_EXPIRE_MINUTES' }),
     );
     expect(() => loadConfig({ PORT: '70000' })).toThrow(expect.objectContaining({ variable: 'PORT' }));
+  });
+
+  it('reads TENANT_LAYOUT (default collection, the original’s) and TENANT_DB_PREFIX (database layout only)', () => {
+    const layoutOf = (env: NodeJS.ProcessEnv) => {
+      const { tenantLayout, tenantDbPrefix } = loadConfig(env);
+      return { tenantLayout, tenantDbPrefix };
+    };
+    expect(layoutOf({})).toEqual({ tenantLayout: 'collection', tenantDbPrefix: undefined });
+    expect(layoutOf({ TENANT_LAYOUT: '' })).toEqual({ tenantLayout: 'collection', tenantDbPrefix: undefined });
+    for (const layout of ['collection', 'database', 'shared']) {
+      expect(layoutOf({ TENANT_LAYOUT: ` ${layout} ` }).tenantLayout).toBe(layout);
+    }
+    expect(layoutOf({ TENANT_LAYOUT: 'database', TENANT_DB_PREFIX: 'org-' })).toEqual({
+      tenantLayout: 'database',
+      tenantDbPrefix: 'org-',
+    });
+  });
+
+  it.each<[string, NodeJS.ProcessEnv]>([
+    ['TENANT_LAYOUT', { TENANT_LAYOUT: 'Database' }],
+    ['TENANT_LAYOUT', { TENANT_LAYOUT: 'per-tenant' }],
+    ['TENANT_DB_PREFIX', { TENANT_LAYOUT: 'database', TENANT_DB_PREFIX: 'Tenant_' }],
+    ['TENANT_DB_PREFIX', { TENANT_LAYOUT: 'database', TENANT_DB_PREFIX: '1tenant_' }],
+    ['TENANT_DB_PREFIX', { TENANT_LAYOUT: 'database', TENANT_DB_PREFIX: 'a_prefix_that_is_too_long_' }],
+    ['TENANT_DB_PREFIX', { TENANT_DB_PREFIX: 'tenant_' }], // the collection layout has no tenant databases
+    ['TENANT_DB_PREFIX', { TENANT_LAYOUT: 'shared', TENANT_DB_PREFIX: 'tenant_' }],
+  ])('refuses a bad %s: %j', (variable, env) => {
+    expect(() => loadConfig(env)).toThrow(expect.objectContaining({ name: 'ConfigError', variable }));
+  });
+
+  it('refuses a master database named with the tenant prefix, and an invalid MASTER_DB_NAME, naming them', async () => {
+    const secret = { SECRET_KEY: strongSecret() };
+    for (const [variable, env] of [
+      ['TENANT_DB_PREFIX', { TENANT_LAYOUT: 'database', MASTER_DB_NAME: 'tenant_master' }],
+      ['TENANT_DB_PREFIX', { TENANT_LAYOUT: 'database', TENANT_DB_PREFIX: 'org', MASTER_DB_NAME: 'org_master_db' }],
+      ['MASTER_DB_NAME', { MASTER_DB_NAME: 'no spaces' }],
+    ] as const) {
+      expect(() => routeContext(client, loadConfig({ ...secret, ...env }))).toThrow(
+        expect.objectContaining({ name: 'ConfigError', variable }),
+      );
+    }
+    // The collection layout has no tenant databases: the same master database name is fine there.
+    const fine = routeContext(client, loadConfig({ ...secret, MASTER_DB_NAME: 'tenant_master' }));
+    expect(fine.tenants.master.databaseName).toBe('tenant_master');
+    await fine.auth.close();
+  });
+
+  it('stops the start on an invalid TENANT_LAYOUT or TENANT_DB_PREFIX (exit code 2, naming it)', async () => {
+    const exits = [
+      ['TENANT_LAYOUT', { TENANT_LAYOUT: 'databases' }],
+      ['TENANT_DB_PREFIX', { TENANT_LAYOUT: 'database', MASTER_DB_NAME: 'tenant_master' }],
+    ] as const;
+    await Promise.all(
+      exits.map(async ([variable, env]) => {
+        const proc = spawn(process.execPath, ['--import', 'tsx', main], {
+          env: { ...process.env, MONGO_URI: inject('mongoUri'), NODE_ENV: 'development', PORT: '0', ...env },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let stderr = '';
+        proc.stderr.on('data', (chunk) => {
+          stderr += chunk;
+        });
+        const code = await new Promise<number | null>((done) => proc.once('exit', (exit) => done(exit)));
+        expect(code, stderr).toBe(2);
+        expect(stderr).toContain(variable);
+      }),
+    );
   });
 });
 

@@ -1,20 +1,28 @@
 /** The reference server on the test database, on a free port, for end-to-end tests over real HTTP. */
 import type { AddressInfo } from 'node:net';
 import type { MongoClient } from 'mongodb';
-import type { AppOptions } from '../../examples/reference-server/config.js';
+import type { AppOptions, ServerConfig } from '../../examples/reference-server/config.js';
 import { type Framework, listen, routeContext } from '../../examples/reference-server/server.js';
 import { bcryptHasher } from '../../src/index.js';
 import { strongSecret } from './auth.js';
 
+/** TENANT_LAYOUT and TENANT_DB_PREFIX, as the server reads them; default the original's, a collection each. */
+export type ReferenceLayout = Partial<Pick<ServerConfig, 'tenantLayout' | 'tenantDbPrefix'>>;
+
+/**
+ * A server on `masterDbName`. Under the `database` layout, give a `tenantDbPrefix` from `useTestClient().dbPrefix()`
+ * so that the organizations' databases are dropped with the file's.
+ */
 export async function startReference(
   framework: Framework,
   client: MongoClient,
   masterDbName: string,
   options: AppOptions = {},
+  layout: ReferenceLayout = {},
 ) {
   const ctx = routeContext(
     client,
-    { masterDbName, secretKey: strongSecret(), tokenMinutes: 30 },
+    { masterDbName, secretKey: strongSecret(), tokenMinutes: 30, ...layout },
     bcryptHasher({ cost: 4, allowInsecureCostForTests: true, mode: 'in-process' }),
   );
   await ctx.auth.init();
