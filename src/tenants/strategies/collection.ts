@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { executeExpecting, type Runner, ServerCode } from '../../internal/execute.js';
 import { validate } from '../../internal/validate.js';
 import type { TenantStorage } from '../types.js';
-import { checkCollectionName, dropCollection } from './common.js';
+import { checkCollectionName, createCollection, dropCollection } from './common.js';
 import type { IsolationStrategy, KnownStorage, StorageDriver, StoragePiece, StrategyContext } from './strategy.js';
 import { addStrays, isTombstone, moveDocuments, type StrayCount, tombstone } from './tombstone.js';
 
@@ -82,15 +82,8 @@ class CollectionStorage implements StorageDriver {
     return this.#db(storage).collection<T>(physicalName(storage, name));
   }
 
-  async provision(via: Runner, storage: TenantStorage): Promise<void> {
-    const db = this.#db(storage);
-    await executeExpecting(
-      'create tenant collection',
-      ServerCode.NamespaceExists,
-      undefined,
-      (o) => db.createCollection(storage.collection, o),
-      via,
-    );
+  provision(via: Runner, storage: TenantStorage): Promise<void> {
+    return createCollection(via, this.#db(storage), storage.collection);
   }
 
   inventory(via: Runner, storage: TenantStorage): Promise<string[]> {

@@ -26,6 +26,17 @@ export function isCollectionName(name: string): boolean {
   return SUB_NAME.test(name);
 }
 
+/** Creates a collection; one that is there already is fine. */
+export async function createCollection(via: Runner, db: Db, name: string): Promise<void> {
+  await executeExpecting(
+    'create tenant collection',
+    ServerCode.NamespaceExists,
+    undefined,
+    (o) => db.createCollection(name, o),
+    via,
+  );
+}
+
 /** Drops a collection; one that is not there is fine. */
 export async function dropCollection(via: Runner, db: Db, name: string): Promise<void> {
   await executeExpecting(

@@ -14,10 +14,10 @@
 import type { Db, Document, MongoClient } from 'mongodb';
 import { z } from 'zod';
 import { TenancyError } from '../../errors.js';
-import { executeExpecting, type Runner, ServerCode } from '../../internal/execute.js';
+import { type Runner, } from '../../internal/execute.js';
 import { validate } from '../../internal/validate.js';
 import type { TenantStorage } from '../types.js';
-import { checkCollectionName, collectionNames } from './common.js';
+import { checkCollectionName, collectionNames, createCollection } from './common.js';
 import type { IsolationStrategy, KnownStorage, StorageDriver, StoragePiece, StrategyContext } from './strategy.js';
 import { addStrays, moveDocuments, type StrayCount } from './tombstone.js';
 
@@ -98,15 +98,8 @@ class DatabaseStorage implements StorageDriver {
     return this.#db(storage).collection<T>(name === undefined ? storage.collection : checkCollectionName(name));
   }
 
-  async provision(via: Runner, storage: TenantStorage): Promise<void> {
-    const db = this.#db(storage);
-    await executeExpecting(
-      'create tenant database',
-      ServerCode.NamespaceExists,
-      undefined,
-      (o) => db.createCollection(storage.collection, o),
-      via,
-    );
+  provision(via: Runner, storage: TenantStorage): Promise<void> {
+    return createCollection(via, this.#db(storage), storage.collection);
   }
 
   inventory(via: Runner, storage: TenantStorage): Promise<string[]> {

@@ -7,7 +7,7 @@
  */
 import type { AggregationCursor, BulkWriteOptions, Collection, Document, FindCursor, InsertOneOptions } from 'mongodb';
 import { TenancyError } from '../../errors.js';
-import { type MemberTreatment, OBJECT_MEMBERS, TREATMENT } from './scoped-methods.js';
+import { OBJECT_MEMBERS, TREATMENT } from './scoped-methods.js';
 import { checkStage, scopeChangeStream, scopePipeline } from './scoped-pipeline.js';
 
 export { COLLECTION_METHODS, type MemberTreatment } from './scoped-methods.js';
