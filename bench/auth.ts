@@ -11,7 +11,7 @@ import bcrypt from 'bcryptjs';
 import { decodeJwt, jwtVerify, SignJWT } from 'jose';
 import type { MongoClient } from 'mongodb';
 import { AuthService, bcryptHasher, type PasswordHasher, TenantManager, type TokenKey } from '../src/index.js';
-import { round, type Summary, summarize, table, timeEach } from './stats.js';
+import { round, type Summary, summarize, table, throughputs, timeEach } from './stats.js';
 
 type CryptoKey = webcrypto.CryptoKey;
 
@@ -33,39 +33,6 @@ async function setup(client: MongoClient, key: TokenKey, hasher: PasswordHasher,
   const email = `${label}@bench.test`;
   await auth.registerOrganization({ name: `Bench ${label}`, email, password: PASSWORD });
   return { auth, email, drop: () => client.db(masterDbName).dropDatabase() };
-}
-
-/**
- * Operations per second of `a` and of `b` (medians over `rounds` rounds of
- * `perRound` sequential calls), and the median of the per-round ratios b/a.
- * The two run in adjacent, alternating rounds, so drift in the machine (JIT,
- * GC, other load) falls on both alike and each ratio compares like with like.
- */
-async function throughputs(
-  a: () => Promise<unknown>,
-  b: () => Promise<unknown>,
-  perRound: number,
-  rounds = 15,
-): Promise<{ a: number; b: number; ratio: number }> {
-  const rate = async (fn: () => Promise<unknown>) => {
-    const start = performance.now();
-    for (let i = 0; i < perRound; i++) await fn();
-    return perRound / ((performance.now() - start) / 1000);
-  };
-  for (let i = 0; i < 500; i++) await Promise.all([a(), b()]); // warm up both
-  const aRates: number[] = [];
-  const bRates: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    if (r % 2 === 0) {
-      aRates.push(await rate(a));
-      bRates.push(await rate(b));
-    } else {
-      bRates.push(await rate(b));
-      aRates.push(await rate(a));
-    }
-  }
-  const ratios = aRates.map((x, i) => (bRates[i] as number) / x);
-  return { a: summarize(aRates).median, b: summarize(bRates).median, ratio: summarize(ratios).median };
 }
 
 function webcryptoKey(alg: string, key: Uint8Array | KeyObject): Promise<CryptoKey> {

@@ -12,6 +12,7 @@ import { MongoClient } from 'mongodb';
 import { startTestServer } from '../test/support/database.js';
 import { type AuthResults, authMarkdown, benchAuth } from './auth.js';
 import { benchHttp, type HttpResults, httpMarkdown } from './http.js';
+import { benchLayouts, type LayoutResults, layoutsMarkdown } from './layouts.js';
 import { benchTenants, type TenantResults, tenantsMarkdown } from './tenants.js';
 
 const log = (line: string) => console.log(`bench: ${line}`);
@@ -34,9 +35,12 @@ try {
   };
   log(`server: ${environment.server}`);
   const tenants: TenantResults | undefined = wanted('tenants') ? await benchTenants(client, log) : previous.tenants;
+  const layouts: LayoutResults | undefined = wanted('layouts')
+    ? await benchLayouts(client, server.uri, log)
+    : previous.layouts;
   const auth: AuthResults | undefined = wanted('auth') ? await benchAuth(client, log) : previous.auth;
   const http: HttpResults | undefined = wanted('http') ? await benchHttp(client, log) : previous.http;
-  await writeFile(jsonPath, `${JSON.stringify({ environment, tenants, auth, http }, null, 2)}\n`);
+  await writeFile(jsonPath, `${JSON.stringify({ environment, tenants, layouts, auth, http }, null, 2)}\n`);
   await writeFile(
     resolve(docs, 'benchmarks.md'),
     [
@@ -50,6 +54,8 @@ try {
       `- Server: ${environment.server}`,
       '',
       tenants ? tenantsMarkdown(tenants) : '',
+      '',
+      layouts ? layoutsMarkdown(layouts) : '',
       '',
       auth ? authMarkdown(auth) : '',
       '',

@@ -29,6 +29,39 @@ export async function timeEach(times: number, fn: (i: number) => Promise<unknown
   return samples;
 }
 
+/**
+ * Operations per second of `a` and of `b` (medians over `rounds` rounds of
+ * `perRound` sequential calls), and the median of the per-round ratios b/a.
+ * The two run in adjacent, alternating rounds, so drift in the machine (JIT,
+ * GC, other load) falls on both alike and each ratio compares like with like.
+ */
+export async function throughputs(
+  a: () => Promise<unknown>,
+  b: () => Promise<unknown>,
+  perRound: number,
+  rounds = 15,
+): Promise<{ a: number; b: number; ratio: number }> {
+  const rate = async (fn: () => Promise<unknown>) => {
+    const start = performance.now();
+    for (let i = 0; i < perRound; i++) await fn();
+    return perRound / ((performance.now() - start) / 1000);
+  };
+  for (let i = 0; i < 500; i++) await Promise.all([a(), b()]); // warm up both
+  const aRates: number[] = [];
+  const bRates: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    if (r % 2 === 0) {
+      aRates.push(await rate(a));
+      bRates.push(await rate(b));
+    } else {
+      bRates.push(await rate(b));
+      aRates.push(await rate(a));
+    }
+  }
+  const ratios = aRates.map((x, i) => (bRates[i] as number) / x);
+  return { a: summarize(aRates).median, b: summarize(bRates).median, ratio: summarize(ratios).median };
+}
+
 /** A Markdown table with padded columns (as the formatter leaves it). */
 export function table(header: string[], rows: Array<Array<string | number>>): string {
   const cells = [header, ...rows].map((row) => row.map(String));
