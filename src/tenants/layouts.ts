@@ -22,6 +22,9 @@ const DEFAULTS: Readonly<Record<StorageKind, () => IsolationStrategy>> = {
 
 export const STORAGE_KINDS = Object.keys(DEFAULTS) as StorageKind[];
 
+/** A tenant id for asking a layout where it would place a tenant. */
+const PLACEHOLDER_ID = '000000000000000000000000';
+
 export class Layouts {
   /** The layout of new tenants, unless a create names another. */
   readonly default: StorageDriver;
@@ -29,7 +32,12 @@ export class Layouts {
   readonly #bound = new Map<StorageKind, StorageDriver>();
   readonly #configured: ReadonlySet<StorageKind>;
 
-  /** Binds each strategy (no I/O); kinds must be distinct (checked with the options). */
+  /**
+   * Binds each strategy (no I/O); kinds must be distinct (checked with the options).
+   *
+   * @throws {@link TenancyError} `INVALID_OPTIONS` when a layout's options cannot work with this master database, or
+   * when one layout keeps its collections in a database another layout would create for a tenant.
+   */
   constructor(
     client: MongoClient,
     masterDbName: string,
@@ -40,6 +48,7 @@ export class Layouts {
     this.default = this.#bind(primary);
     for (const strategy of others) this.#bind(strategy);
     this.#configured = new Set(this.#bound.keys());
+    this.#checkPlaces();
   }
 
   /**
@@ -64,6 +73,27 @@ export class Layouts {
   /** A driver for every layout (for `doctor`). */
   all(): StorageDriver[] {
     return STORAGE_KINDS.map((kind) => this.of(kind));
+  }
+
+  /**
+   * A database per tenant owns every database whose name starts with its prefix (`doctor` reports and removes
+   * them, a drop drops them): the collections of the other layouts must not live in one.
+   */
+  #checkPlaces(): void {
+    const perTenant = this.#bound.get('database');
+    if (!perTenant) return;
+    // Where a tenant of key '' would go: the prefix itself (locate is pure).
+    const prefix = perTenant.locate('', PLACEHOLDER_ID).database.toLowerCase();
+    for (const kind of ['shared', 'collection'] as const) {
+      const database = this.#bound.get(kind)?.locate('', PLACEHOLDER_ID).database;
+      if (database?.toLowerCase().startsWith(prefix)) {
+        throw new TenancyError(
+          'INVALID_OPTIONS',
+          `The ${kind} layout's database must not start with the database-per-tenant prefix`,
+          { details: { field: 'database' } },
+        );
+      }
+    }
   }
 
   #bind(strategy: IsolationStrategy): StorageDriver {

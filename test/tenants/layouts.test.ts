@@ -123,6 +123,7 @@ describe('layout options', () => {
 
   it('refuses options a layout cannot honour', async () => {
     const masterDbName = dbName('master');
+    const prefix = testClient.dbPrefix();
     for (const bad of [
       () => databasePerTenant({ prefix: 'Tenant_' }),
       () => databasePerTenant({ prefix: 'a_much_too_long_prefix_' }),
@@ -130,14 +131,42 @@ describe('layout options', () => {
       () => sharedCollections({ field: '_id' }),
       () => sharedCollections({ field: 'a.b' }),
       () => sharedCollections({ prefix: 'org_x' }),
+      // The registry's and the library's own collections: a handle would write them.
+      () => sharedCollections({ prefix: 'organizations' }),
+      () => sharedCollections({ prefix: 'organization_names' }),
+      () => sharedCollections({ prefix: 'org' }),
+      () => sharedCollections({ prefix: 'tenancy_journal' }),
+      () => sharedCollections({ prefix: 'auth_failures' }),
+      () => sharedCollections({ prefix: 'system' }),
+      // The server's own databases.
+      () => sharedCollections({ database: 'admin' }),
+      () => sharedCollections({ database: 'local' }),
+      () => sharedCollections({ database: 'Config' }),
+      // A database a database-per-tenant layout of the same manager would create, drop, or report.
+      () =>
+        newManager({
+          strategy: sharedCollections({ database: `${prefix}acme` }),
+          layouts: [databasePerTenant({ prefix })],
+        }),
+      () =>
+        newManager({
+          strategy: databasePerTenant({ prefix }),
+          layouts: [sharedCollections({ database: `${prefix.slice(0, -1).toUpperCase()}_shared` })],
+        }),
+      () => newManager({ layouts: [databasePerTenant({ prefix }), collectionPerTenant({ database: `${prefix}x` })] }),
       () => sharedCollections({ renameStorage: true as never }),
       () => newManager({ masterDbName, strategy: databasePerTenant({ prefix: masterDbName.slice(0, 3) }) } as never),
       () => newManager({ strategy: sharedCollections(), layouts: [sharedCollections()] }),
       () => newManager({ layouts: [collectionPerTenant()] }),
       () => newManager({ layouts: [{ kind: 'other', bind: () => null } as never] }),
     ]) {
-      expect(await codeOf(bad)).toBe('INVALID_OPTIONS');
+      expect(await codeOf(bad), bad.toString()).toBe('INVALID_OPTIONS');
     }
+    // Beside them, a shared database outside the prefix and a prefix of its own are fine.
+    const shared = sharedCollections({ prefix: 'orders_shared', database: dbName('shared') });
+    expect(await codeOf(() => newManager({ strategy: shared, layouts: [databasePerTenant({ prefix })] }))).toBe(
+      'resolved',
+    );
   });
 });
 

@@ -5,7 +5,17 @@
  * with it where the server runs it. FerretDB v1 answers some stages and operators with 238 (NotImplemented) or 14
  * (TypeMismatch); there, and only there, those checks expect exactly that answer (see serverRuns).
  */
-import { type ChangeStream, Collection, type Db, type Document } from 'mongodb';
+import type { Readable } from 'node:stream';
+import {
+  AggregationCursor,
+  BSONRegExp,
+  type ChangeStream,
+  Collection,
+  type Db,
+  type Document,
+  FindCursor,
+  MongoClient,
+} from 'mongodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   COLLECTION_METHODS,
@@ -35,6 +45,8 @@ interface Order extends Document {
 interface Call {
   name: string;
   args: unknown[];
+  /** What the raw method returned (a driver cursor or change stream, a promise). */
+  result?: unknown;
 }
 
 /** The collection, with every method call recorded and then run as it is. */
@@ -45,8 +57,10 @@ function spy<T extends Document>(collection: Collection<T>): { collection: Colle
       const member = Reflect.get(target, name, target);
       if (typeof member !== 'function' || typeof name !== 'string' || name === 'constructor') return member;
       return (...args: unknown[]) => {
-        calls.push({ name, args });
-        return Reflect.apply(member, target, args);
+        const call: Call = { name, args };
+        calls.push(call);
+        call.result = Reflect.apply(member, target, args);
+        return call.result;
       };
     },
   });
@@ -165,7 +179,8 @@ describe('reads', () => {
     expect(await orders.findOne({ _id: { $in: ['b1', 'b2'] } })).toBeNull();
     expect(await orders.findOne({ _id: { $ne: 'a1' } })).toEqual(seedA[1]);
     expect(await orders.findOne({ _id: /^b/ })).toBeNull();
-    expect(lastCall(calls, 'findOne')[0]).toEqual({ _id: /^b/, tenantId: A });
+    // Sent as it serializes: a BSON regular expression with the same pattern and flags.
+    expect(lastCall(calls, 'findOne')[0]).toEqual({ _id: new BSONRegExp('^b', ''), tenantId: A });
   });
 
   it('an $expr filter cannot widen the scope', async () => {
@@ -184,21 +199,31 @@ describe('reads', () => {
     expect(lastCall(calls, 'find')[0]).toEqual({ $or: [{ tenantId: B }, {}], tenantId: A });
   });
 
-  it('a filter whose serialization the handle cannot see (toBSON) goes under $and', async () => {
+  it('a filter is checked and sent as it serializes (toBSON): naming the field, it goes under $and', async () => {
     const sneaky = { n: 1, toBSON: () => ({ tenantId: B }) };
     expect((await orders.find(sneaky).toArray()).map((d) => d._id)).toEqual([]);
-    expect(lastCall(calls, 'find')[0]).toEqual({ $and: [{ tenantId: A }, sneaky] });
+    expect(lastCall(calls, 'find')[0]).toEqual({ $and: [{ tenantId: A }, { tenantId: B }] });
   });
 
-  it('cursors are the driver\u2019s: chaining works, and filter(), clone() and $query stay scoped', async () => {
+  it('cursors chain as the driver\u2019s do; filter(), clone() and addQueryModifier() are refused', async () => {
     expect(await orders.find({}).sort({ n: -1 }).limit(1).toArray()).toEqual([seedA[1]]);
+    expect(await orders.find({}).skip(1).project({ n: 1 }).batchSize(10).maxTimeMS(5_000).toArray()).toEqual([
+      { _id: 'a2', n: 2 },
+    ]);
     expect(await orders.find({}, { projection: { tenantId: 0 } }).toArray()).toEqual(
       seedA.map(({ tenantId: _, ...rest }) => rest),
     );
-    expect(await orders.find().filter({ tenantId: B }).toArray()).toEqual([]);
-    expect(await orders.find().clone().filter({ _id: 'b1' }).toArray()).toEqual([]);
-    expect(await orders.find().addQueryModifier('$query', { _id: 'b2' }).toArray()).toEqual([]);
-    expect(await orders.find().clone().filter({ _id: 'a2' }).toArray()).toEqual([seedA[1]]);
+    expect(
+      await orders
+        .find()
+        .map((d) => d._id)
+        .toArray(),
+    ).toEqual(['a1', 'a2']);
+    const cursor = orders.find();
+    expect(thrown(() => cursor.filter({ tenantId: B }))).toMatchObject(UNSCOPED);
+    expect(thrown(() => cursor.clone())).toMatchObject(UNSCOPED);
+    expect(thrown(() => cursor.addQueryModifier('$query', { _id: 'b2' }))).toMatchObject(UNSCOPED);
+    expect(await cursor.toArray()).toEqual(seedA);
   });
 
   it('a collation that can equate distinct strings is refused', async () => {
@@ -536,12 +561,13 @@ describe('aggregate', () => {
     expect(await everything()).toEqual(before);
   });
 
-  it('the cursor\u2019s builders are checked: out() refused, lookup() rewritten, a clone too', () => {
+  it('the cursor\u2019s builders are checked: out() and clone() refused, lookup() rewritten', () => {
     expect(thrown(() => orders.aggregate().out('stolen'))).toMatchObject(UNSCOPED);
-    expect(thrown(() => orders.aggregate().clone().out('stolen'))).toMatchObject(UNSCOPED);
+    expect(thrown(() => orders.aggregate().clone())).toMatchObject(UNSCOPED);
     expect(thrown(() => orders.aggregate().geoNear({ near: [0, 0] }))).toMatchObject(UNSCOPED);
-    const cursor = orders.aggregate().lookup({ from: 'customers', localField: 'code', foreignField: 'code', as: 'c' });
-    expect(cursor.pipeline.at(-1)).toMatchObject({
+    orders.aggregate().lookup({ from: 'customers', localField: 'code', foreignField: 'code', as: 'c' });
+    // The driver's cursor adds its stages to the pipeline it was given.
+    expect((lastCall(calls, 'aggregate')[0] as Document[]).at(-1)).toMatchObject({
       $lookup: { from: 'shared__customers', pipeline: [{ $match: { tenantId: A } }] },
     });
   });
@@ -610,11 +636,38 @@ describe('indexes', () => {
     await expect(people.createIndexes({ key: { x: 1 } } as never)).rejects.toMatchObject(UNSCOPED);
     expect(await rawPeople.indexes().catch(() => [])).toEqual(before);
   });
+
+  it('refuses a partialFilterExpression or wildcardProjection naming the tenant field, and weak collations', async () => {
+    const before = await rawPeople.indexes().catch(() => []);
+    const partial = { partialFilterExpression: { tenantId: B } };
+    await expect(people.createIndex({ email: 1 }, { unique: true, ...partial })).rejects.toMatchObject(UNSCOPED);
+    await expect(people.createIndex({ email: 1 }, partial, { maxTimeMS: 5_000 })).rejects.toMatchObject(UNSCOPED);
+    await expect(
+      people.createIndexes([{ key: { email: 1 }, partialFilterExpression: { $and: [{ 'tenantId.x': { $eq: B } }] } }]),
+    ).rejects.toMatchObject(UNSCOPED);
+    await expect(people.createIndex({ '$**': 1 }, { wildcardProjection: { tenantId: 0 } })).rejects.toMatchObject(
+      UNSCOPED,
+    );
+    const weak = { collation: { locale: 'en', strength: 2 } };
+    await expect(people.createIndex({ email: 1 }, { unique: true, ...weak })).rejects.toMatchObject(UNSCOPED);
+    await expect(people.createIndex({ email: 1 }, { storageEngine: {}, dbName: 'x' } as never)).rejects.toMatchObject(
+      UNSCOPED,
+    );
+    expect(await rawPeople.indexes().catch(() => [])).toEqual(before);
+  });
 });
 
 describe('watch', () => {
+  const after = { 'fullDocument.tenantId': A };
+  const before = { 'fullDocumentBeforeChange.tenantId': A };
   const SCOPE = {
-    $match: { $or: [{ 'fullDocument.tenantId': A }, { 'fullDocumentBeforeChange.tenantId': A }] },
+    $match: {
+      $and: [
+        { $or: [after, before] },
+        { $or: [after, { fullDocument: null }] },
+        { $or: [before, { fullDocumentBeforeChange: null }] },
+      ],
+    },
   };
   const streams: ChangeStream[] = [];
   const opened = (stream: ChangeStream) => {
@@ -624,9 +677,9 @@ describe('watch', () => {
 
   it('passes the raw watch the tenant scope first, then the caller\u2019s stages', async () => {
     const stage = { $match: { operationType: 'insert' } };
-    expect(opened(orders.watch([stage], { fullDocument: 'updateLookup' }))).toEqual([
+    expect(opened(orders.watch([stage], { fullDocument: 'whenAvailable' }))).toEqual([
       [SCOPE, stage],
-      { fullDocument: 'updateLookup' },
+      { fullDocument: 'whenAvailable' },
     ]);
     expect(opened(orders.watch())).toEqual([[SCOPE], {}]);
     expect(opened(orders.watch({ fullDocumentBeforeChange: 'whenAvailable' } as never))).toEqual([
@@ -634,6 +687,7 @@ describe('watch', () => {
       { fullDocumentBeforeChange: 'whenAvailable' },
     ]);
     for (const stream of streams) await stream.close();
+    streams.length = 0;
   });
 
   it('refuses a stage a change stream does not take', () => {
@@ -643,6 +697,356 @@ describe('watch', () => {
     );
     expect(thrown(() => orders.watch([{ $out: 'x' }]))).toMatchObject(UNSCOPED);
     expect(calls.length).toBe(watched);
+  });
+
+  it('refuses fullDocument: updateLookup, which reads the document under the _id now, not the one changed', () => {
+    const watched = calls.length;
+    expect(thrown(() => orders.watch([], { fullDocument: 'updateLookup' }))).toMatchObject(UNSCOPED);
+    expect(thrown(() => orders.watch({ fullDocument: 'updateLookup' } as never))).toMatchObject(UNSCOPED);
+    expect(thrown(() => orders.watch([], { fullDocumentBeforeChange: 'always' as never }))).toMatchObject(UNSCOPED);
+    expect(calls.length).toBe(watched);
+  });
+
+  it('the scope passes an event only when every document it carries is the tenant\u2019s', async () => {
+    const stream = orders.watch([], { fullDocument: 'whenAvailable', fullDocumentBeforeChange: 'whenAvailable' });
+    const [sent] = lastCall(calls, 'watch') as [Document[]];
+    await stream.close();
+    const mine = { tenantId: A };
+    const theirs = { tenantId: B };
+    // Change events as MongoDB 7 shapes them: fullDocument on inserts and replaces, and on updates with post-images;
+    // fullDocumentBeforeChange with pre-images; neither on an update or delete without them, or a drop.
+    const events = [
+      { _id: 'insert mine', operationType: 'insert', fullDocument: mine, pass: true },
+      { _id: 'insert theirs', operationType: 'insert', fullDocument: theirs, pass: false },
+      { _id: 'replace mine', operationType: 'replace', fullDocument: mine, pass: true },
+      {
+        _id: 'update, no images',
+        operationType: 'update',
+        updateDescription: { updatedFields: { n: 1 } },
+        pass: false,
+      },
+      { _id: 'update, post-image mine', operationType: 'update', fullDocument: mine, pass: true },
+      {
+        _id: 'update, post-image null, pre mine',
+        operationType: 'update',
+        fullDocument: null,
+        fullDocumentBeforeChange: mine,
+        pass: true,
+      },
+      {
+        _id: 'update, post mine, pre theirs',
+        operationType: 'update',
+        fullDocument: mine,
+        fullDocumentBeforeChange: theirs,
+        pass: false,
+      },
+      {
+        _id: 'update, post theirs, pre mine',
+        operationType: 'update',
+        fullDocument: theirs,
+        fullDocumentBeforeChange: mine,
+        pass: false,
+      },
+      { _id: 'delete, pre mine', operationType: 'delete', fullDocumentBeforeChange: mine, pass: true },
+      { _id: 'delete, pre theirs', operationType: 'delete', fullDocumentBeforeChange: theirs, pass: false },
+      { _id: 'delete, no pre-image', operationType: 'delete', documentKey: { _id: 'b1' }, pass: false },
+      { _id: 'drop', operationType: 'drop', pass: false },
+    ];
+    const changes = db.collection<Document>('change_events');
+    await changes.insertMany(events as Document[]);
+    const passed = await changes.aggregate([sent[0] as Document, { $sort: { _id: 1 } }]).toArray();
+    expect(passed.map((e) => e._id)).toEqual(
+      events
+        .filter((e) => e.pass)
+        .map((e) => e._id)
+        .sort(),
+    );
+  });
+
+  it('a change stream is guarded: no parent, listeners called with it as this, stream() without the cursor', async () => {
+    const stream = orders.watch();
+    const driverStream = calls.filter((c) => c.name === 'watch').at(-1)?.result as ChangeStream;
+    expect(thrown(() => (stream as unknown as { parent: unknown }).parent)).toMatchObject(UNSCOPED);
+    expect(thrown(() => (stream as unknown as { cursor: unknown }).cursor)).toMatchObject(UNSCOPED);
+    expect(thrown(() => stream.emit('change', {} as never))).toMatchObject(UNSCOPED);
+    const seen: unknown[] = [];
+    const listener = function (this: unknown) {
+      seen.push(this);
+    };
+    expect(stream.on('resumeTokenChanged', listener)).toBe(stream);
+    driverStream.emit('resumeTokenChanged', { _data: 'x' });
+    expect(seen).toEqual([stream]);
+    expect(seen[0]).not.toBe(driverStream);
+    stream.off('resumeTokenChanged', listener);
+    expect(driverStream.listenerCount('resumeTokenChanged')).toBe(0);
+    expect(Object.values(stream.stream()).some((v) => v === driverStream)).toBe(false);
+    await stream.close();
+    expect(stream.closed).toBe(true);
+  });
+});
+
+describe('cursors: the driver\u2019s objects are never handed out', () => {
+  it('no cursor or change stream gives the client or the raw collection', async () => {
+    const cursors: Array<[string, unknown]> = [
+      ['find', orders.find()],
+      ['aggregate', orders.aggregate([])],
+      ['listIndexes', orders.listIndexes()],
+      ['listSearchIndexes', orders.listSearchIndexes()],
+    ];
+    for (const [label, cursor] of cursors) {
+      const explainable = label === 'find' || label === 'aggregate';
+      for (const member of ['client', 'session', 'namespace', 'clone', ...(explainable ? ['explain'] : [])]) {
+        expect(
+          thrown(() => (cursor as Record<string, unknown>)[member]),
+          `${label}.${member}`,
+        ).toMatchObject(UNSCOPED);
+      }
+      const stream = (cursor as FindCursor).stream();
+      expect(Object.values(stream).some((v) => v instanceof FindCursor || v instanceof MongoClient)).toBe(false);
+      stream.destroy();
+      await (cursor as FindCursor).close();
+    }
+    const changes = orders.watch();
+    expect(thrown(() => (changes as unknown as { parent: unknown }).parent)).toMatchObject(UNSCOPED);
+    await changes.close();
+  });
+
+  it('the driver\u2019s own methods called on a guarded cursor are refused, and the cursor stays scoped', async () => {
+    const cursor = orders.find({});
+    const prototype = Object.getPrototypeOf(cursor) as typeof FindCursor.prototype;
+    expect(thrown(() => prototype.filter.call(cursor, { tenantId: B }))).toMatchObject(UNSCOPED);
+    expect(thrown(() => FindCursor.prototype.filter.call(cursor, {}))).toMatchObject(UNSCOPED);
+    expect(thrown(() => FindCursor.prototype.clone.call(cursor))).toMatchObject(UNSCOPED);
+    expect(thrown(() => FindCursor.prototype.addQueryModifier.call(cursor, '$query', {}))).toMatchObject(UNSCOPED);
+    expect(thrown(() => Object.assign(cursor, { cursorFilter: {} }))).toMatchObject(UNSCOPED);
+    expect(thrown(() => Object.defineProperty(cursor, 'cursorFilter', { value: {} }))).toMatchObject(UNSCOPED);
+    expect(thrown(() => Reflect.deleteProperty(cursor, 'toArray'))).toMatchObject(UNSCOPED);
+    expect(thrown(() => Object.setPrototypeOf(cursor, null))).toMatchObject(UNSCOPED);
+    expect(await cursor.toArray()).toEqual(seedA);
+
+    const aggregation = orders.aggregate([]);
+    const stage = { $unionWith: 'shared__orders' };
+    expect(thrown(() => AggregationCursor.prototype.addStage.call(aggregation, stage))).toMatchObject(UNSCOPED);
+    expect(thrown(() => aggregation.pipeline)).toMatchObject(UNSCOPED);
+    expect(thrown(() => (aggregation as unknown as { pipeline: Document[] }).pipeline.splice(0, 1))).toMatchObject(
+      UNSCOPED,
+    );
+    expect((await aggregation.toArray()).map((d) => d._id).sort()).toEqual(['a1', 'a2']);
+
+    const searchIndexes = orders.listSearchIndexes();
+    expect(thrown(() => searchIndexes.addStage({ $unionWith: 'shared__orders' }))).toMatchObject(UNSCOPED);
+    expect(thrown(() => searchIndexes.match({}))).toMatchObject(UNSCOPED);
+    await searchIndexes.close();
+  });
+
+  it('guarded cursors iterate (for await, stream, map), chain to themselves, and are the driver\u2019s classes', async () => {
+    const cursor = orders.find({}).sort({ n: 1 });
+    expect(cursor).toBeInstanceOf(FindCursor);
+    expect(cursor.limit(5)).toBe(cursor);
+    const mapped = cursor.map((d) => d._id);
+    expect(mapped).toBe(cursor);
+    const ids: unknown[] = [];
+    for await (const id of mapped) ids.push(id);
+    expect(ids).toEqual(['a1', 'a2']);
+    const streamed: Document[] = [];
+    for await (const d of orders.find({}).sort({ n: 1 }).stream() as Readable) streamed.push(d as Document);
+    expect(streamed).toEqual(seedA);
+    const aggregation = orders.aggregate([]);
+    expect(aggregation).toBeInstanceOf(AggregationCursor);
+    expect(aggregation.match({ n: 2 }).project({ _id: 1 })).toBe(aggregation);
+    expect(await aggregation.toArray()).toEqual([{ _id: 'a2' }]);
+    const next = orders.find({ _id: 'a1' });
+    expect(await next.hasNext()).toBe(true);
+    expect(await next.next()).toEqual(seedA[0]);
+    expect(await next.tryNext()).toBeNull();
+    await next.close();
+    expect(next.closed).toBe(true);
+    expect(await Promise.resolve(next)).toBe(next); // no `then`
+  });
+});
+
+/** A plain object the BSON serializer treats as a Map (its Symbol.toStringTag), sending `sent` instead of its keys. */
+function mapLike(own: Document, sent: Array<[string, unknown]>): Document {
+  return { ...own, [Symbol.toStringTag]: 'Map', entries: () => sent[Symbol.iterator]() };
+}
+/** The same with the Map-ness on its prototype: its own keys are only `own`. */
+function mapLikeProto(own: Document, sent: Array<[string, unknown]>): Document {
+  const proto = { [Symbol.toStringTag]: 'Map', entries: () => sent[Symbol.iterator]() };
+  return Object.assign(Object.create(proto), own);
+}
+
+describe('what is sent is what is checked', () => {
+  it('a non-enumerable tenant field equal to the tenant\u2019s value does not drop the tenant condition', async () => {
+    const hidden = () => Object.defineProperty({}, 'tenantId', { value: A, enumerable: false }) as Document;
+    expect(await orders.find(hidden()).toArray()).toEqual(seedA);
+    expect(lastCall(calls, 'find')[0]).toEqual({ tenantId: A });
+    expect(await orders.countDocuments(hidden())).toBe(2);
+    expect((await orders.deleteMany(hidden())).deletedCount).toBe(2);
+    await expectBUntouched();
+  });
+
+  it('objects the serializer takes for a Map are checked as they serialize', async () => {
+    const before = await everything();
+    expect(await orders.find(mapLike({}, [['tenantId', B]])).toArray()).toEqual([]);
+    expect(await orders.countDocuments(mapLike({}, []))).toBe(2);
+    expect(await orders.findOne(mapLike({ n: 2 }, [['_id', 'b2']]))).toBeNull();
+    const planted = mapLike({ n: 1 }, [
+      ['_id', 'evil'],
+      ['tenantId', B],
+    ]);
+    await expect(orders.insertOne(planted)).rejects.toMatchObject(UNSCOPED);
+    await expect(orders.insertOne(mapLike({ n: 1 }, [['_id', 'bare']]))).rejects.toMatchObject(UNSCOPED);
+    await expect(orders.insertMany([mapLikeProto({ n: 1 }, [['_id', 'bare']])])).rejects.toMatchObject(UNSCOPED);
+    await expect(orders.bulkWrite([{ insertOne: { document: planted } }])).rejects.toMatchObject(UNSCOPED);
+    const update = mapLikeProto({ $set: { y: 1 } }, [['$set', { tenantId: B }]]);
+    await expect(orders.updateMany({}, update)).rejects.toMatchObject(UNSCOPED);
+    const operand = mapLikeProto({ y: 1 }, [['tenantId', B]]);
+    await expect(orders.updateOne({ _id: 'a1' }, { $set: operand })).rejects.toMatchObject(UNSCOPED);
+    await expect(orders.bulkWrite([{ updateOne: { filter: {}, update: { $set: operand } } }])).rejects.toMatchObject(
+      UNSCOPED,
+    );
+    await expect(orders.replaceOne({ _id: 'a1' }, mapLike({ z: 1 }, [['z', 'no field']]))).rejects.toMatchObject(
+      UNSCOPED,
+    );
+    for (const [smuggled, spec] of [
+      ['$collStats', { count: {} }],
+      ['$out', 'victim'],
+      ['$unionWith', 'Other DB'],
+    ] as const) {
+      const stage = mapLikeProto({ $match: {} }, [[smuggled, spec]]);
+      expect(
+        thrown(() => orders.aggregate([stage])),
+        smuggled,
+      ).toMatchObject(UNSCOPED);
+      expect(
+        thrown(() => orders.aggregate([]).addStage(stage)),
+        smuggled,
+      ).toMatchObject(UNSCOPED);
+    }
+    orders.aggregate([mapLikeProto({ $match: {} }, [['$unionWith', 'customers']])]);
+    expect((lastCall(calls, 'aggregate')[0] as Document[])[1]).toEqual({
+      $unionWith: { coll: 'shared__customers', pipeline: [{ $match: { tenantId: A } }] },
+    });
+    expect(await everything()).toEqual(before);
+  });
+
+  it('$rename onto a value whose toBSON names the tenant field is refused', async () => {
+    const onto = { toBSON: () => 'tenantId' };
+    await expect(orders.updateOne({ _id: 'a1' }, { $rename: { code: onto as never } })).rejects.toMatchObject(UNSCOPED);
+    await expect(orders.updateOne({ _id: 'a1' }, { $rename: { code: 42 as never } })).rejects.toMatchObject(UNSCOPED);
+    expect(await raw.findOne({ _id: 'a1' })).toEqual(seedA[0]);
+  });
+
+  it('getters and proxies are read once: what was checked is what is sent', async () => {
+    let reads = 0;
+    const flipping = {
+      get tenantId() {
+        return ++reads === 1 ? A : { $exists: true };
+      },
+    };
+    expect(await orders.find(flipping).toArray()).toEqual(seedA);
+    let proxyReads = 0;
+    const proxied = new Proxy({ tenantId: A } as Document, {
+      get: (target, key) => (key === 'tenantId' && ++proxyReads > 1 ? { $exists: true } : Reflect.get(target, key)),
+    });
+    expect(await orders.countDocuments(proxied)).toBe(2);
+    let toBSONReads = 0;
+    const document = {
+      n: 9,
+      get toBSON() {
+        return ++toBSONReads === 1 ? undefined : () => ({ _id: 'evil', tenantId: B });
+      },
+    };
+    // Refused or stored as the tenant's, depending on when the serializer reads toBSON: never stored as B's.
+    await orders.insertOne(document).catch((error: unknown) => expect(error).toMatchObject(UNSCOPED));
+    let upsertReads = 0;
+    const options = {
+      get upsert() {
+        return ++upsertReads > 1;
+      },
+    };
+    await orders.updateOne({ code: 'nowhere' }, { $set: { q: 1 } }, options);
+    expect(upsertReads).toBe(1);
+    expect(await raw.findOne({ _id: 'evil' })).toBeNull();
+    await expectBUntouched();
+  });
+
+  it('a non-enumerable option is read as the driver reads it, so a findOne by _id with a projection is scoped', async () => {
+    const options = Object.defineProperty({}, 'projection', { value: { secret: 1 }, enumerable: false });
+    expect(await orders.findOne({ _id: 'b1' }, options)).toBeNull();
+    expect(lastCall(calls, 'findOne')).toEqual([{ _id: 'b1', tenantId: A }, { projection: { secret: 1 } }]);
+  });
+
+  it('the handle sends copies, never the caller\u2019s objects', async () => {
+    const filter = { _id: 'a1', tenantId: A };
+    const options = { maxTimeMS: 5_000, projection: { n: 1 } };
+    await orders.findOne(filter, options);
+    const [sentFilter, sentOptions] = lastCall(calls, 'findOne');
+    expect(sentFilter).toEqual(filter);
+    expect(sentFilter).not.toBe(filter);
+    expect(sentOptions).toEqual(options);
+    expect(sentOptions).not.toBe(options);
+    expect((sentOptions as Document).projection).not.toBe(options.projection);
+  });
+
+  it('a value the serializer refuses is refused', async () => {
+    const circular: Document = {};
+    circular.self = circular;
+    await expect(orders.findOne(circular)).rejects.toMatchObject(UNSCOPED);
+    await expect(orders.insertOne({ n: 1, id: { _bsontype: 'ObjectId', id: 'x' } })).rejects.toMatchObject(UNSCOPED);
+    const throwing = {
+      get n(): number {
+        throw new Error('boom');
+      },
+    };
+    expect(thrown(() => orders.find(throwing))).toMatchObject(UNSCOPED);
+    await expectBUntouched();
+  });
+});
+
+describe('options: an allow-list per method', () => {
+  it('aggregate\u2019s out (and countDocuments\u2019, passed on to aggregate) is refused, and nothing is written', async () => {
+    const before = await everything();
+    expect(thrown(() => orders.aggregate([{ $project: { tenantId: 0 } }], { out: 'organizations' }))).toMatchObject(
+      UNSCOPED,
+    );
+    await expect(orders.countDocuments({}, { out: 'shared__orders' } as never)).rejects.toMatchObject(UNSCOPED);
+    expect(calls.filter((c) => c.name === 'aggregate' || c.name === 'countDocuments')).toEqual([]);
+    expect(await everything()).toEqual(before);
+    expect(await db.listCollections({ name: 'organizations' }).toArray()).toEqual([]);
+  });
+
+  it('explain, min, max, raw, showRecordId and dbName are refused, as option and as cursor method', async () => {
+    const before = await everything();
+    const other = client.db(dbName('other'));
+    expect(thrown(() => orders.find({}, { explain: true } as never))).toMatchObject(UNSCOPED);
+    expect(thrown(() => orders.find().explain)).toMatchObject(UNSCOPED);
+    expect(thrown(() => orders.aggregate([], { explain: true }))).toMatchObject(UNSCOPED);
+    expect(thrown(() => orders.aggregate([]).explain)).toMatchObject(UNSCOPED);
+    expect(thrown(() => orders.find({}, { hint: { _id: 1 }, min: { _id: 'a' }, max: { _id: 'z' } }))).toMatchObject(
+      UNSCOPED,
+    );
+    expect(thrown(() => orders.find().min)).toMatchObject(UNSCOPED);
+    expect(thrown(() => orders.find({}, { raw: true }))).toMatchObject(UNSCOPED);
+    expect(thrown(() => orders.find({}, { showRecordId: true }))).toMatchObject(UNSCOPED);
+    await expect(orders.findOne({ _id: 'b1' }, { raw: true })).rejects.toMatchObject(UNSCOPED);
+    await expect(orders.countDocuments({}, { explain: true } as never)).rejects.toMatchObject(UNSCOPED);
+    await expect(orders.insertOne({ n: 1 }, { dbName: other.databaseName })).rejects.toMatchObject(UNSCOPED);
+    await expect(orders.deleteMany({}, { dbName: other.databaseName })).rejects.toMatchObject(UNSCOPED);
+    await expect(orders.indexes({ dbName: other.databaseName } as never)).rejects.toMatchObject(UNSCOPED);
+    expect(thrown(() => orders.listIndexes({ dbName: other.databaseName } as never))).toMatchObject(UNSCOPED);
+    expect(await everything()).toEqual(before);
+    expect(await other.listCollections().toArray()).toEqual([]);
+  });
+
+  it('options a method takes still reach the driver', async () => {
+    await orders.updateOne({ code: 'u' }, { $set: { n: 5 } }, { upsert: true, comment: 'c', maxTimeMS: 5_000 });
+    expect(lastCall(calls, 'updateOne')[2]).toEqual({ upsert: true, comment: 'c', maxTimeMS: 5_000 });
+    expect(await raw.countDocuments({ code: 'u', tenantId: A })).toBe(1);
+    expect(await orders.countDocuments({}, { skip: 1, limit: 5 })).toBe(2);
+    const top = await orders.find({}, { sort: new Map([['n', -1]]), limit: 1 }).toArray();
+    expect(top.map((d) => d.code)).toEqual(['u']);
+    expect(lastCall(calls, 'find')[1]).toEqual({ sort: [['n', -1]], limit: 1 }); // a Map sort keeps its order
   });
 });
 

@@ -14,7 +14,7 @@
 import type { Db, Document, MongoClient } from 'mongodb';
 import { z } from 'zod';
 import { TenancyError } from '../../errors.js';
-import { type Runner, } from '../../internal/execute.js';
+import type { Runner } from '../../internal/execute.js';
 import { validate } from '../../internal/validate.js';
 import type { TenantStorage } from '../types.js';
 import { checkCollectionName, collectionNames, createCollection } from './common.js';

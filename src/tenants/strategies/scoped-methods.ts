@@ -36,15 +36,16 @@ export const COLLECTION_METHODS: Readonly<Record<string, MemberTreatment>> = Obj
   writeConcern: 'passthrough',
   hint: 'passthrough',
   timeoutMS: 'passthrough',
-  // Index and collection metadata: no tenant data.
-  options: 'passthrough',
-  isCapped: 'passthrough',
-  listIndexes: 'passthrough',
-  indexes: 'passthrough',
-  indexExists: 'passthrough',
-  indexInformation: 'passthrough',
-  listSearchIndexes: 'passthrough',
-  // Filters, documents, updates, pipelines and index keys rewritten for the tenant.
+  // Index and collection metadata: no tenant data. Their options are allow-listed (`dbName` would read another
+  // database's), and their cursors guarded (a driver cursor reaches the client).
+  options: 'scoped',
+  isCapped: 'scoped',
+  listIndexes: 'scoped',
+  indexes: 'scoped',
+  indexExists: 'scoped',
+  indexInformation: 'scoped',
+  listSearchIndexes: 'scoped',
+  // Filters, documents, updates, pipelines and index keys rewritten for the tenant; cursors and change streams guarded.
   insertOne: 'scoped',
   insertMany: 'scoped',
   bulkWrite: 'scoped',

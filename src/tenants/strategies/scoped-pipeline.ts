@@ -1,8 +1,8 @@
 /**
- * Aggregation and change-stream pipelines of a tenant-scoped collection:
- * every path to documents starts with the tenant's `$match`, stages that
- * reach other collections are pointed at the tenant's and scoped, and
- * stages that cannot be scoped are refused.
+ * Aggregation and change-stream pipelines of a tenant-scoped collection
+ * (canonical copies): every path to documents starts with the tenant's
+ * `$match`, stages that reach other collections are pointed at the tenant's
+ * and scoped, and stages that cannot be scoped are refused.
  */
 import type { Document } from 'mongodb';
 import { TenancyError } from '../../errors.js';
@@ -100,7 +100,9 @@ function lookup(scope: Scope, spec: unknown): Document {
 function graphLookup(scope: Scope, spec: unknown): Document {
   const s = plain(spec, '$graphLookup');
   const from = physical(scope, s.from, '$graphLookup.from');
-  return { ...s, from, restrictSearchWithMatch: scopeFilter(scope, s.restrictSearchWithMatch) };
+  const restrict = s.restrictSearchWithMatch;
+  const match = restrict === undefined || restrict === null ? undefined : plain(restrict, 'restrictSearchWithMatch');
+  return { ...s, from, restrictSearchWithMatch: scopeFilter(scope, match) };
 }
 
 function unionWith(scope: Scope, spec: unknown): Document {
@@ -148,8 +150,13 @@ const CHANGE_STREAM_STAGES: ReadonlySet<string> = words(
 );
 
 /**
- * A change-stream pipeline that lets through only events whose document,
- * after or before the change, is the tenant's (see `watch` on the handle).
+ * A change-stream pipeline that lets through only events about the tenant's
+ * documents: an event must carry the document after the change
+ * (`fullDocument`) or before it (`fullDocumentBeforeChange`), and each it
+ * carries must be the tenant's. The handle refuses `fullDocument:
+ * 'updateLookup'` (see `watch` on the handle), so `fullDocument` is the
+ * inserted or replacing document, or an update's post-image: both the
+ * document as the change left it, as the pre-image is before it.
  *
  * @throws {@link TenancyError} `UNSCOPED_OPERATION` for a stage a change stream does not take.
  */
@@ -161,5 +168,12 @@ export function scopeChangeStream(scope: Scope, pipeline: unknown): Document[] {
   });
   const after = { [`fullDocument.${scope.field}`]: scope.value };
   const before = { [`fullDocumentBeforeChange.${scope.field}`]: scope.value };
-  return [{ $match: { $or: [after, before] } }, ...checked];
+  const tenantsOnly = {
+    $and: [
+      { $or: [after, before] },
+      { $or: [after, { fullDocument: null }] },
+      { $or: [before, { fullDocumentBeforeChange: null }] },
+    ],
+  };
+  return [{ $match: tenantsOnly }, ...checked];
 }

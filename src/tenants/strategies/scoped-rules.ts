@@ -2,8 +2,9 @@
  * The rules every rewrite of a tenant-scoped collection shares: what a scope
  * is, how a filter is restricted to the tenant, how a document gets the
  * tenant field, which collations are safe, and refusing what cannot be
- * scoped (`UNSCOPED_OPERATION`). Every rewrite fails closed: a shape it does
- * not know is refused, never forwarded as it is.
+ * scoped (`UNSCOPED_OPERATION`). Every rewrite works on canonical copies
+ * (scoped-canonical.ts) and fails closed: a shape it does not know is
+ * refused, never forwarded as it is.
  */
 import type { Document } from 'mongodb';
 import { TenancyError } from '../../errors.js';
@@ -20,6 +21,8 @@ export interface Scope {
   readonly physical: (logical: string) => string | null;
   /** `field + '.'`: a path under the tenant field. */
   readonly under: string;
+  /** How the raw collection serializes what it sends (`ignoreUndefined`, `serializeFunctions`). */
+  readonly wire: { readonly ignoreUndefined: boolean; readonly serializeFunctions: boolean };
 }
 
 /**
@@ -39,23 +42,13 @@ export function isRecord(value: unknown): value is Document {
 }
 
 /**
- * `value` as a document whose keys can be read: an object that is not an
- * array or a Map, and has no `toBSON` (the serializer would send what
- * `toBSON` returns instead of what the handle checked).
+ * `value` (part of a canonical copy) as a document: a plain object, not an
+ * array or a BSON value.
  *
  * @throws {@link TenancyError} `UNSCOPED_OPERATION` otherwise.
  */
 export function plain(value: unknown, what: string): Document {
-  if (
-    typeof value !== 'object' ||
-    value === null ||
-    Array.isArray(value) ||
-    value instanceof Map ||
-    typeof (value as Document).toBSON === 'function'
-  ) {
-    refuse(`${what} must be a plain document`);
-  }
-  return value as Document;
+  return isRecord(value) ? value : refuse(`${what} must be a plain document`);
 }
 
 /** Whether `path` is the tenant field or a path under it. */
@@ -69,34 +62,32 @@ export function tenantMatch(scope: Scope): Document {
 }
 
 /**
- * `filter` restricted to the tenant. Top-level conditions of a filter are all
- * conjunctive, so adding the tenant field beside them cannot be widened by
- * any of them (`$or`, `$expr`, ...); when the filter names the field itself
- * (or its keys cannot be trusted) it goes under `$and` instead. The flat form
+ * `filter` (a canonical copy, or nothing) restricted to the tenant. Top-level
+ * conditions of a filter are all conjunctive, so adding the tenant field
+ * beside them cannot be widened by any of them (`$or`, `$expr`, ...); when the
+ * filter names the field itself it goes under `$and` instead. The flat form
  * keeps `_id` lookups on a server's fast path, and keeps an upsert's equality
  * fields where every server copies them.
  */
-export function scopeFilter(scope: Scope, filter: unknown): Document {
-  if (filter === undefined || filter === null) return tenantMatch(scope);
-  if (isRecord(filter) && typeof filter.toBSON !== 'function') {
-    if (!Object.hasOwn(filter, scope.field)) return { ...filter, [scope.field]: scope.value };
-    if (filter[scope.field] === scope.value) return filter; // already the tenant's equality, ANDed with the rest
-  }
+export function scopeFilter(scope: Scope, filter: Document | undefined): Document {
+  if (filter === undefined) return tenantMatch(scope);
+  if (!Object.hasOwn(filter, scope.field)) return { ...filter, [scope.field]: scope.value };
+  if (filter[scope.field] === scope.value) return filter; // the tenant's equality (in a copy), ANDed with the rest
   return { $and: [tenantMatch(scope), filter] };
 }
 
 /** Options of a find by `_id` that leave the returned document whole (no projection, no collation, no raw BSON). */
 const WHOLE_DOCUMENT_OPTIONS = words('session readPreference readConcern maxTimeMS comment signal timeoutMS');
-const ID_TYPES: ReadonlySet<unknown> = new Set(['ObjectId', 'Binary', 'Int32', 'Long', 'Double', 'Decimal128']);
+const ID_TYPES: ReadonlySet<unknown> = new Set(['ObjectId', 'Binary', 'Long', 'Double', 'Decimal128']);
 
 /**
- * Whether a findOne matches one `_id` value alone: at most one document, so
- * checking its tenant field on the client gives what the tenant condition
- * would, and the server keeps its `_id` fast path (FerretDB v1 scans the
- * collection for any other filter).
+ * Whether a findOne (canonical filter and options) matches one `_id` value
+ * alone: at most one document, so checking its tenant field on the client
+ * gives what the tenant condition would, and the server keeps its `_id` fast
+ * path (FerretDB v1 scans the collection for any other filter).
  */
-export function byIdAlone(filter: unknown, options: unknown): boolean {
-  if (!isRecord(filter)) return false;
+export function byIdAlone(filter: Document | undefined, options: Document | undefined): boolean {
+  if (filter === undefined) return false;
   let keys = 0;
   for (const key in filter) if (key !== '_id' || ++keys > 1) return false;
   const id: unknown = filter._id;
@@ -105,26 +96,38 @@ export function byIdAlone(filter: unknown, options: unknown): boolean {
     typeof id === 'number' ||
     id instanceof Date ||
     ID_TYPES.has((id as { _bsontype?: unknown } | null)?._bsontype);
-  if (!identity || options === undefined || options === null) return identity;
+  if (!identity || options === undefined) return identity;
   for (const key in options) if (!WHOLE_DOCUMENT_OPTIONS.has(key)) return false;
   return true;
 }
 
-type Options = { collation?: { strength?: number; numericOrdering?: boolean; alternate?: string } } | undefined;
+/** A number a canonical copy holds (a number, or a `Double` or `Long`), else NaN. */
+function numberOf(value: unknown): number {
+  if (typeof value === 'number') return value;
+  const bson = value as { _bsontype?: unknown; value?: unknown; toNumber?: () => number } | null;
+  if (bson?._bsontype === 'Double') return bson.value as number;
+  if (bson?._bsontype === 'Long') return (bson.toNumber as () => number).call(bson);
+  return Number.NaN;
+}
 
-/** A collation under which two distinct strings can compare equal would widen the tenant condition. */
-export function checkCollation(options: unknown): void {
-  const collation = (options as Options)?.collation;
+/**
+ * A collation (canonical) under which two distinct strings can compare equal
+ * would widen the tenant condition: refused, as is anything not a document.
+ */
+export function checkCollation(collation: unknown): void {
   if (collation === undefined || collation === null) return;
-  const { strength, numericOrdering, alternate } = collation;
-  if ((strength !== undefined && strength < 3) || numericOrdering === true || alternate === 'shifted') {
+  const { strength, numericOrdering, alternate } = plain(collation, 'a collation');
+  if (
+    (strength !== undefined && !(numberOf(strength) >= 3)) ||
+    (numericOrdering !== undefined && numericOrdering !== false) ||
+    (alternate !== undefined && alternate !== 'non-ignorable')
+  ) {
     refuse('a collation that can make distinct strings equal (strength < 3, numericOrdering, alternate: shifted)');
   }
 }
 
-/** The document with the tenant field, a shallow copy; one naming another value is refused. */
-export function stamp(scope: Scope, document: unknown): Document {
-  const doc = plain(document, 'a document');
+/** The document (a canonical copy) with the tenant field; one naming another value is refused. */
+export function stamp(scope: Scope, doc: Document): Document {
   const current = doc[scope.field];
   if (current !== undefined && current !== scope.value) refuse(`a document names another ${scope.field}`);
   return { ...doc, [scope.field]: scope.value };

@@ -27,6 +27,15 @@ const NAME_SEPARATOR = '__';
 /** Documents a drop deletes per call: small enough for a call's deadline, large enough to be quick. */
 const BATCH = 1_000;
 
+/**
+ * Starts of collection names the library keeps in the master database: the registry (`organizations`,
+ * `organization_*`), collection-per-tenant storage (`org_`), the journal and claims (`tenancy_*`), the
+ * AuthService's (`auth_*`), and the server's own (`system.`).
+ */
+const RESERVED_PREFIXES = ['org', 'tenancy', 'auth', 'system'] as const;
+/** The server's own databases. */
+const RESERVED_DATABASES: ReadonlySet<string> = new Set(['admin', 'local', 'config']);
+
 const optionsSchema = z
   .object({
     field: z
@@ -36,11 +45,15 @@ const optionsSchema = z
     database: z
       .string()
       .regex(/^[A-Za-z0-9_-]{1,63}$/, 'a database name of 1 to 63 letters, digits, _ or -')
+      .refine((d) => !RESERVED_DATABASES.has(d.toLowerCase()), 'not admin, local or config')
       .optional(),
     prefix: z
       .string()
       .regex(/^[a-z][a-z0-9_-]{0,31}$/, '1 to 32 of a-z, 0-9, _ or -, starting with a letter')
-      .refine((p) => !p.startsWith('org_'), 'not starting with org_ (the collection-per-tenant prefix)')
+      .refine(
+        (p) => !RESERVED_PREFIXES.some((reserved) => p.startsWith(reserved)),
+        'not starting with org, tenancy, auth or system (the library keeps collections of those names)',
+      )
       .default('shared'),
     renameStorage: z.literal(false).optional(),
   })
@@ -50,11 +63,15 @@ const optionsSchema = z
 export interface SharedCollectionsOptions {
   /** The tenant field every document carries, holding the tenant's id (a string). Default `tenantId`. */
   field?: string;
-  /** The database holding the shared collections. Default: the master database. */
+  /**
+   * The database holding the shared collections. Default: the master database. Not `admin`, `local` or `config`,
+   * and, when the manager also has a database per tenant, not a name starting with that layout's prefix.
+   */
   database?: string;
   /**
-   * The shared default collection's name; named collections are
-   * `<prefix>__<name>`. 1 to 32 of `[a-z0-9_-]`, not starting with `org_`. Default `shared`.
+   * The shared default collection's name; named collections are `<prefix>__<name>`. 1 to 32 of `[a-z0-9_-]`, not
+   * starting with `org`, `tenancy`, `auth` or `system` (the registry, collection-per-tenant storage, the journal and
+   * the AuthService keep collections of those names). Default `shared`.
    */
   prefix?: string;
   /** Refused when `true`: the tenant's documents are named by its id, which a rename does not change. */
@@ -73,7 +90,8 @@ export interface SharedCollectionsOptions {
  * const acme = await tenants.create({ name: 'Acme Corp' });
  * await tenants.scope(acme).collection('orders').insertOne({ total: 42 }); // stored with tenantId: acme.id
  * ```
- * @throws {@link TenancyError} `INVALID_OPTIONS` for an invalid option or `renameStorage: true`.
+ * @throws {@link TenancyError} `INVALID_OPTIONS` for an invalid option or `renameStorage: true`; when a manager is
+ * built, for a `database` starting with the prefix of its database-per-tenant layout.
  */
 export function sharedCollections(options: SharedCollectionsOptions = {}): IsolationStrategy {
   const resolved = validate(optionsSchema, options ?? {}, 'INVALID_OPTIONS', 'sharedCollections options');
