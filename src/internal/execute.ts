@@ -33,7 +33,7 @@ export interface CallOptions {
 /** One database call, given the options to pass to the driver. */
 export type Call<T> = (options: CallOptions) => Promise<T>;
 
-/** Something that runs database calls: {@link direct}, or a lease (which checks it still holds, and bounds each call). */
+/** Something that runs database calls: directly, or under a lease (which checks it still holds, and bounds each call). */
 export interface Runner {
   run<T>(operation: string, call: Call<T>): Promise<T>;
 }
