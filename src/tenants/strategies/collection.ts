@@ -7,14 +7,12 @@ import { z } from 'zod';
 import { executeExpecting, type Runner, ServerCode } from '../../internal/execute.js';
 import { validate } from '../../internal/validate.js';
 import type { TenantStorage } from '../types.js';
-import { checkCollectionName, createCollection, dropCollection } from './common.js';
+import { checkCollectionName, createCollection, dropCollection, NAME_SEPARATOR, namesUnder } from './common.js';
 import type { IsolationStrategy, KnownStorage, StorageDriver, StoragePiece, StrategyContext } from './strategy.js';
 import { addStrays, isTombstone, moveDocuments, type StrayCount, tombstone } from './tombstone.js';
 
 /** Prefix of every tenant collection. */
 export const COLLECTION_PREFIX = 'org_';
-/** Separator between a tenant's collection and a named collection's name. */
-export const NAME_SEPARATOR = '__';
 
 const optionsSchema = z
   .object({
@@ -114,14 +112,14 @@ class CollectionStorage implements StorageDriver {
     for (const name of await this.#union(via, storage, names)) {
       const collection = db.collection(name);
       if (await isTombstone(via, collection)) continue;
-      await this.#drop(via, db, name);
+      await dropCollection(via, db, name);
       await tombstone(via, collection, null);
     }
   }
 
   async remove(via: Runner, storage: TenantStorage): Promise<void> {
     const db = this.#db(storage);
-    for (const name of await this.#names(via, storage)) await this.#drop(via, db, name);
+    for (const name of await this.#names(via, storage)) await dropCollection(via, db, name);
   }
 
   async sweep(via: Runner, tombstoned: TenantStorage, into: TenantStorage | null): Promise<StrayCount> {
@@ -173,11 +171,7 @@ class CollectionStorage implements StorageDriver {
   }
 
   async removePiece(via: Runner, piece: StoragePiece): Promise<void> {
-    if (piece.name !== undefined) await this.#drop(via, this.#client.db(piece.database), piece.name);
-  }
-
-  #drop(via: Runner, db: Db, name: string): Promise<void> {
-    return dropCollection(via, db, name);
+    if (piece.name !== undefined) await dropCollection(via, this.#client.db(piece.database), piece.name);
   }
 
   async #union(via: Runner, storage: TenantStorage, names: readonly string[]): Promise<string[]> {
@@ -189,14 +183,8 @@ class CollectionStorage implements StorageDriver {
   }
 
   /** The tenant's default collection and its named collections that exist now. */
-  async #names(via: Runner, storage: TenantStorage): Promise<string[]> {
-    const base = storage.collection;
-    const all = await via.run('list tenant collections', (o) =>
-      this.#db(storage)
-        .listCollections({ name: { $regex: `^${base}(${NAME_SEPARATOR}|$)` } }, { ...o, nameOnly: true })
-        .toArray(),
-    );
-    return all.map((c) => c.name).filter((n) => n === base || n.startsWith(base + NAME_SEPARATOR));
+  #names(via: Runner, storage: TenantStorage): Promise<string[]> {
+    return namesUnder(via, this.#db(storage), storage.collection);
   }
 }
 

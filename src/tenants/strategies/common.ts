@@ -48,6 +48,16 @@ export async function dropCollection(via: Runner, db: Db, name: string): Promise
   );
 }
 
+/** Separator between a base collection's name and a named collection's (`org_acme__orders`, `shared__orders`). */
+export const NAME_SEPARATOR = '__';
+
+/** `base` and the named collections beside it (`<base>__<name>`) that exist now in `db`. */
+export async function namesUnder(via: Runner, db: Db, base: string): Promise<string[]> {
+  const names = await collectionNames(via, db, `^${base}(${NAME_SEPARATOR}|$)`);
+  // The regex is the server's filter; the check is exact whatever characters `base` holds.
+  return names.filter((n) => n === base || n.startsWith(base + NAME_SEPARATOR));
+}
+
 /** The names of the collections of `db` (system collections left out), optionally those matching `regex`. */
 export async function collectionNames(via: Runner, db: Db, regex?: string): Promise<string[]> {
   const filter = regex === undefined ? {} : { name: { $regex: regex } };

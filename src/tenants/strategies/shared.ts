@@ -18,12 +18,11 @@ import { TenancyError } from '../../errors.js';
 import { executeExpecting, type Runner, ServerCode } from '../../internal/execute.js';
 import { validate } from '../../internal/validate.js';
 import type { SharedStorage, TenantStorage } from '../types.js';
-import { checkCollectionName, collectionNames, isCollectionName } from './common.js';
+import { checkCollectionName, isCollectionName, NAME_SEPARATOR, namesUnder } from './common.js';
 import { scopedCollection } from './scoped-collection.js';
 import type { IsolationStrategy, KnownStorage, StorageDriver, StoragePiece, StrategyContext } from './strategy.js';
 import type { StrayCount } from './tombstone.js';
 
-const NAME_SEPARATOR = '__';
 /** Documents a drop deletes per call: small enough for a call's deadline, large enough to be quick. */
 const BATCH = 1_000;
 
@@ -147,9 +146,7 @@ class SharedStorageDriver implements StorageDriver {
   /** The shared collections that exist now (the tenant may have documents in any of them). */
   inventory(via: Runner, storage: TenantStorage): Promise<string[]> {
     const shared = asShared(storage);
-    return collectionNames(via, this.#db(shared), `^${shared.collection}(${NAME_SEPARATOR}|$)`).then((names) =>
-      names.filter((n) => n === shared.collection || n.startsWith(shared.collection + NAME_SEPARATOR)),
-    );
+    return namesUnder(via, this.#db(shared), shared.collection);
   }
 
   move(): Promise<void> {
