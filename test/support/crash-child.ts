@@ -43,12 +43,16 @@ export interface ChildSpec {
    * kill the process in the middle of the deleting even on a fast server.
    */
   readonly deletePauseMs?: number;
+  /** Documents a shared-collections drop deletes per call (the layout's `deleteBatchSize`). */
+  readonly deleteBatchSize?: number;
 }
 
 /** The strategy a spec names: the same in the child and in the parent that recovers after it. */
-export function childStrategy(spec: Pick<ChildSpec, 'layout' | 'renameStorage' | 'prefix'>): IsolationStrategy {
+export function childStrategy(
+  spec: Pick<ChildSpec, 'layout' | 'renameStorage' | 'prefix' | 'deleteBatchSize'>,
+): IsolationStrategy {
   if (spec.layout === 'database') return databasePerTenant({ prefix: spec.prefix as string });
-  if (spec.layout === 'shared') return sharedCollections();
+  if (spec.layout === 'shared') return sharedCollections({ deleteBatchSize: spec.deleteBatchSize });
   return collectionPerTenant({ renameStorage: spec.renameStorage ?? false });
 }
 

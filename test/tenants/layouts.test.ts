@@ -119,6 +119,35 @@ describe('layout options', () => {
     await tenants.scope(acme).collection('orders').insertOne({ total: 1 });
     const raw = await tenants.master.collection('shared__orders').findOne({});
     expect(raw).toMatchObject({ orgId: acme.id, total: 1 });
+    // The default collection's tenant index walks one tenant's documents in _id order (a drop's batches).
+    const indexes = await tenants.master.collection('shared').indexes();
+    expect(indexes.find((i) => i.name === 'orgId_1__id_1')?.key).toEqual({ orgId: 1, _id: 1 });
+  });
+
+  it('a shared drop deletes in batches of deleteBatchSize, and keeps the other tenants’ documents', async () => {
+    let deletes = 0;
+    const hooks = {
+      afterCall: async (e: { call: string }) => void (e.call === 'delete tenant documents' && deletes++),
+    };
+    const tenants = newManager({ strategy: sharedCollections({ deleteBatchSize: 100 }), hooks });
+    const [acme, kept] = [await tenants.create({ name: 'Acme Corp' }), await tenants.create({ name: 'Kept Corp' })];
+    for (const tenant of [acme, kept]) {
+      await tenants
+        .scope(tenant)
+        .collection()
+        .insertMany(Array.from({ length: 250 }, (_, n) => ({ n })));
+      await tenants
+        .scope(tenant)
+        .collection('orders')
+        .insertMany(Array.from({ length: 150 }, (_, n) => ({ n })));
+    }
+    await tenants.drop(acme.id);
+    expect(deletes).toBe(3 + 2); // 250 documents in the default collection, 150 in orders
+    for (const name of ['shared', 'shared__orders']) {
+      expect(await tenants.master.collection(name).countDocuments({ tenantId: acme.id })).toBe(0);
+    }
+    expect(await tenants.scope(kept).collection().countDocuments()).toBe(250);
+    expect(await tenants.scope(kept).collection('orders').countDocuments()).toBe(150);
   });
 
   it('refuses options a layout cannot honour', async () => {
@@ -155,6 +184,9 @@ describe('layout options', () => {
         }),
       () => newManager({ layouts: [databasePerTenant({ prefix }), collectionPerTenant({ database: `${prefix}x` })] }),
       () => sharedCollections({ renameStorage: true as never }),
+      () => sharedCollections({ deleteBatchSize: 99 }),
+      () => sharedCollections({ deleteBatchSize: 100_001 }),
+      () => sharedCollections({ deleteBatchSize: 1.5 }),
       () => newManager({ masterDbName, strategy: databasePerTenant({ prefix: masterDbName.slice(0, 3) }) } as never),
       () => newManager({ strategy: sharedCollections(), layouts: [sharedCollections()] }),
       () => newManager({ layouts: [collectionPerTenant()] }),

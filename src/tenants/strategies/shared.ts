@@ -12,7 +12,7 @@
  * drop lands after it: `purgeTombstones` deletes such documents under each
  * dropped key, counting them as discarded.
  */
-import type { Db, Document, MongoClient } from 'mongodb';
+import type { Collection, Db, Document, MongoClient } from 'mongodb';
 import { z } from 'zod';
 import { TenancyError } from '../../errors.js';
 import { executeExpecting, type Runner, ServerCode } from '../../internal/execute.js';
@@ -22,9 +22,6 @@ import { checkCollectionName, isCollectionName, NAME_SEPARATOR, namesUnder } fro
 import { scopedCollection } from './scoped-collection.js';
 import type { IsolationStrategy, KnownStorage, StorageDriver, StoragePiece, StrategyContext } from './strategy.js';
 import type { StrayCount } from './tombstone.js';
-
-/** Documents a drop deletes per call: small enough for a call's deadline, large enough to be quick. */
-const BATCH = 1_000;
 
 /**
  * Starts of collection names the library keeps in the master database: the registry (`organizations`,
@@ -54,9 +51,12 @@ const optionsSchema = z
         'not starting with org, tenancy, auth or system (the library keeps collections of those names)',
       )
       .default('shared'),
+    deleteBatchSize: z.number().int().min(100).max(100_000).default(10_000),
     renameStorage: z.literal(false).optional(),
   })
   .strict();
+
+type ResolvedOptions = { field: string; database: string; prefix: string; deleteBatchSize: number };
 
 /** Options of {@link sharedCollections}. */
 export interface SharedCollectionsOptions {
@@ -73,6 +73,12 @@ export interface SharedCollectionsOptions {
    * the AuthService keep collections of those names). Default `shared`.
    */
   prefix?: string;
+  /**
+   * Documents a drop (or a `doctor` repair) deletes per call, walking the tenant's documents in `_id` order: small
+   * enough for a call's deadline (a quarter lease), large enough that a server which scans the collection for each
+   * call (FerretDB v1) does not scan it too often. 100 to 100,000; default 10,000.
+   */
+  deleteBatchSize?: number;
   /** Refused when `true`: the tenant's documents are named by its id, which a rename does not change. */
   renameStorage?: false;
 }
@@ -105,9 +111,9 @@ class SharedStorageDriver implements StorageDriver {
   readonly kind = 'shared';
   readonly renamesStorage = false;
   readonly #client: MongoClient;
-  readonly #options: { field: string; database: string; prefix: string };
+  readonly #options: ResolvedOptions;
 
-  constructor(client: MongoClient, options: { field: string; database: string; prefix: string }) {
+  constructor(client: MongoClient, options: ResolvedOptions) {
     this.#client = client;
     this.#options = options;
   }
@@ -130,7 +136,10 @@ class SharedStorageDriver implements StorageDriver {
     return scopedCollection(raw, { field: shared.field, value: shared.value, physical });
   }
 
-  /** The default shared collection and its tenant index exist (idempotent; shared by every tenant). */
+  /**
+   * The default shared collection and its tenant index `{ <field>: 1, _id: 1 }` exist (idempotent; shared by
+   * every tenant). The `_id` after the field lets a drop walk one tenant's documents in `_id` order.
+   */
   async provision(via: Runner, storage: TenantStorage): Promise<void> {
     const shared = asShared(storage);
     const collection = this.#db(shared).collection(shared.collection);
@@ -138,7 +147,7 @@ class SharedStorageDriver implements StorageDriver {
       'create tenant index',
       ServerCode.NamespaceExists,
       undefined,
-      (o) => collection.createIndex({ [shared.field]: 1 }, { ...o, name: `${shared.field}_1` }),
+      (o) => collection.createIndex({ [shared.field]: 1, _id: 1 }, { ...o, name: `${shared.field}_1__id_1` }),
       via,
     );
   }
@@ -210,10 +219,8 @@ class SharedStorageDriver implements StorageDriver {
 
   async removePiece(via: Runner, piece: StoragePiece): Promise<void> {
     if (piece.name === undefined || piece.tenantId === undefined) return;
-    const collection = this.#client.db(piece.database).collection(piece.name);
-    await via.run('delete tenant documents', (o) =>
-      collection.deleteMany({ [this.#options.field]: piece.tenantId }, o),
-    );
+    const filter = { [this.#options.field]: piece.tenantId };
+    await deleteInBatches(via, this.#client.db(piece.database).collection(piece.name), filter, this.#batch);
   }
 
   /** Deletes the tenant's documents from `names` and every shared collection that exists now; how many. */
@@ -221,9 +228,13 @@ class SharedStorageDriver implements StorageDriver {
     const db = this.#db(storage);
     let deleted = 0;
     for (const name of new Set([...names, ...(await this.inventory(via, storage))])) {
-      deleted += await deleteInBatches(via, db, name, { [storage.field]: storage.value });
+      deleted += await deleteInBatches(via, db.collection(name), { [storage.field]: storage.value }, this.#batch);
     }
     return deleted;
+  }
+
+  get #batch(): number {
+    return this.#options.deleteBatchSize;
   }
 
   #db(storage: SharedStorage): Db {
@@ -231,19 +242,28 @@ class SharedStorageDriver implements StorageDriver {
   }
 }
 
-/** Deletes what `filter` matches, `BATCH` documents per call, so each call stays well inside its deadline. */
-async function deleteInBatches(via: Runner, db: Db, name: string, filter: Document): Promise<number> {
-  const collection = db.collection(name);
+/**
+ * Deletes what `filter` matches, `batch` documents per call, walking them in `_id` order: each round reads
+ * the next batch's ids and deletes the `_id` range they span (still under `filter`), so no call carries a
+ * list of ids and each stays well inside its deadline. A document written into a range already passed is
+ * left for `purgeTombstones`, as any write that lands after the drop is.
+ */
+async function deleteInBatches(via: Runner, collection: Collection, filter: Document, batch: number): Promise<number> {
   let deleted = 0;
+  let after: unknown;
   for (;;) {
-    const batch = await via.run('find tenant documents', (o) =>
-      collection.find(filter, { ...o, projection: { _id: 1 }, limit: BATCH }).toArray(),
+    const next = after === undefined ? filter : { ...filter, _id: { $gt: after } };
+    const ids = await via.run('find tenant documents', (o) =>
+      collection.find(next, { ...o, projection: { _id: 1 }, sort: { _id: 1 }, limit: batch }).toArray(),
     );
-    if (batch.length === 0) return deleted;
+    const first = ids[0];
+    const last = ids.at(-1);
+    if (first === undefined || last === undefined) return deleted;
     const result = await via.run('delete tenant documents', (o) =>
-      collection.deleteMany({ ...filter, _id: { $in: batch.map((d) => d._id) } }, o),
+      collection.deleteMany({ ...filter, _id: { $gte: first._id, $lte: last._id } }, o),
     );
     deleted += result.deletedCount;
+    after = last._id;
   }
 }
 
