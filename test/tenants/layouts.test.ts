@@ -30,7 +30,6 @@ const codeOf = (run: () => unknown) =>
 /** What every application does with its tenant's data: the same code under every layout. */
 async function application(tenants: TenantManager, tenant: Tenant): Promise<unknown> {
   const orders = tenants.scope(tenant).collection<{ sku: string; total: number; createdAt: Date }>('orders');
-  await orders.createIndex({ createdAt: -1 });
   await orders.insertOne({ sku: 'a', total: 10, createdAt: new Date(1) });
   await orders.insertMany([
     { sku: 'b', total: 20, createdAt: new Date(2) },

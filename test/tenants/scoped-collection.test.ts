@@ -128,6 +128,9 @@ beforeEach(async () => {
   orders = scopedCollection(spied.collection, rule(A));
 });
 
+/** An expression as the handle sends it: evaluated only once the document is known to be A's. */
+const fenced = (expression: unknown) => ({ $and: [{ $eq: ['$tenantId', { $literal: A }] }, expression] });
+
 const bDocuments = () => raw.find({ tenantId: B }).sort({ _id: 1 }).toArray();
 const everything = () => raw.find({}).sort({ _id: 1 }).toArray();
 
@@ -185,7 +188,7 @@ describe('reads', () => {
 
   it('an $expr filter cannot widen the scope', async () => {
     const filter = { $expr: { $eq: ['$tenantId', B] } };
-    expect(lastCallOf(() => orders.find(filter), 'find')).toEqual({ ...filter, tenantId: A });
+    expect(lastCallOf(() => orders.find(filter), 'find')).toEqual({ $expr: fenced(filter.$expr), tenantId: A });
     await serverRuns(
       () => orders.find(filter).toArray(),
       (found) => expect(found).toEqual([]),
@@ -574,86 +577,14 @@ describe('aggregate', () => {
 });
 
 describe('indexes', () => {
-  // A collection of its own: the seed documents lack `email`, which a unique index on MongoDB counts as a duplicate.
-  let people: Collection<Document>;
-  let rawPeople: Collection<Document>;
-  beforeEach(() => {
-    rawPeople = db.collection('shared__people');
-    people = scopedCollection(rawPeople, rule(A));
-  });
-  const keyOf = async (name: string) => {
-    const index = (await rawPeople.indexes()).find((i) => i.name === name);
-    return index && Object.entries(index.key);
-  };
-
-  it('createIndex puts the tenant field first, in every key form of the driver', async () => {
-    expect(await people.createIndex({ email: 1 }, { unique: true })).toBe('tenantId_1_email_1');
-    expect(await keyOf('tenantId_1_email_1')).toEqual([
-      ['tenantId', 1],
-      ['email', 1],
-    ]);
-    await people.createIndex('sku');
-    expect(await keyOf('tenantId_1_sku_1')).toEqual([
-      ['tenantId', 1],
-      ['sku', 1],
-    ]);
-    await people.createIndex(['n', -1]);
-    expect(await keyOf('tenantId_1_n_-1')).toBeDefined();
-    await people.createIndex([
-      ['a', 1],
-      ['b', -1],
-    ]);
-    expect(await keyOf('tenantId_1_a_1_b_-1')).toBeDefined();
-    await people.createIndex(new Map([['c', 1]]));
-    expect(await keyOf('tenantId_1_c_1')).toBeDefined();
-    await people.createIndex({ tenantId: 1, code: 1 }); // already first: as it is
-    expect(await keyOf('tenantId_1_code_1')).toBeDefined();
-    expect(await people.createIndexes([{ key: { d: 1 }, name: 'd_per_tenant' }])).toEqual(['d_per_tenant']);
-    expect(await keyOf('d_per_tenant')).toEqual([
-      ['tenantId', 1],
-      ['d', 1],
-    ]);
-    expect(await people.indexExists('tenantId_1_email_1')).toBe(true);
-  });
-
-  it('a unique index is unique per tenant', async () => {
-    await people.createIndex({ email: 1 }, { unique: true });
-    const other = scopedCollection(rawPeople, rule(B));
-    await people.insertOne({ email: 'same@x.test' });
-    await other.insertOne({ email: 'same@x.test' });
-    await expect(people.insertOne({ email: 'same@x.test' })).rejects.toMatchObject({ code: 11000 });
-  });
-
-  it('refuses a key naming the field later, an empty key, and odd forms; creates nothing', async () => {
-    const before = await rawPeople.indexes().catch(() => []);
-    const refusedKeys: unknown[] = [{ email: 1, tenantId: 1 }, { 'tenantId.x': 1 }, {}, [42], null, [['x', 1], 7]];
-    for (const key of refusedKeys) {
-      await expect(people.createIndex(key as never)).rejects.toMatchObject(UNSCOPED);
-    }
-    await expect(people.createIndexes([{ key: { x: 1 } }, { key: { y: 1, tenantId: 1 } }])).rejects.toMatchObject(
-      UNSCOPED,
-    );
-    await expect(people.createIndexes({ key: { x: 1 } } as never)).rejects.toMatchObject(UNSCOPED);
-    expect(await rawPeople.indexes().catch(() => [])).toEqual(before);
-  });
-
-  it('refuses a partialFilterExpression or wildcardProjection naming the tenant field, and weak collations', async () => {
-    const before = await rawPeople.indexes().catch(() => []);
-    const partial = { partialFilterExpression: { tenantId: B } };
-    await expect(people.createIndex({ email: 1 }, { unique: true, ...partial })).rejects.toMatchObject(UNSCOPED);
-    await expect(people.createIndex({ email: 1 }, partial, { maxTimeMS: 5_000 })).rejects.toMatchObject(UNSCOPED);
-    await expect(
-      people.createIndexes([{ key: { email: 1 }, partialFilterExpression: { $and: [{ 'tenantId.x': { $eq: B } }] } }]),
-    ).rejects.toMatchObject(UNSCOPED);
-    await expect(people.createIndex({ '$**': 1 }, { wildcardProjection: { tenantId: 0 } })).rejects.toMatchObject(
-      UNSCOPED,
-    );
-    const weak = { collation: { locale: 'en', strength: 2 } };
-    await expect(people.createIndex({ email: 1 }, { unique: true, ...weak })).rejects.toMatchObject(UNSCOPED);
-    await expect(people.createIndex({ email: 1 }, { storageEngine: {}, dbName: 'x' } as never)).rejects.toMatchObject(
-      UNSCOPED,
-    );
-    expect(await rawPeople.indexes().catch(() => [])).toEqual(before);
+  it('createIndex and createIndexes are refused: an index spans every tenant, a unique one would bind them all', async () => {
+    const before = await raw.indexes();
+    await expect(orders.createIndex({ email: 1 }, { unique: true })).rejects.toMatchObject(UNSCOPED);
+    await expect(orders.createIndex({ tenantId: 1, email: 1 }, { unique: true })).rejects.toMatchObject(UNSCOPED);
+    await expect(orders.createIndex('sku')).rejects.toMatchObject(UNSCOPED);
+    await expect(orders.createIndexes([{ key: { d: 1 }, name: 'd' }])).rejects.toMatchObject(UNSCOPED);
+    expect(await raw.indexes()).toEqual(before);
+    expect(calls).toEqual([]);
   });
 });
 
@@ -1050,6 +981,115 @@ describe('options: an allow-list per method', () => {
   });
 });
 
+describe('what a call can tell of other tenants: expressions, hints, callbacks, settings', () => {
+  // B holds a document on which dividing by `zero` fails: an expression reaching it would fail A's call.
+  const poisoned = { _id: 'bz', tenantId: B, zero: 0 };
+  const divides = { $gt: [{ $divide: [1, '$zero'] }, 0] };
+
+  it('an $expr, at the top or under $or, $and or $nor, is evaluated only on the tenant\u2019s documents', async () => {
+    await raw.insertOne({ ...poisoned });
+    const filter = { $or: [{ n: 1 }, { $expr: divides }], $nor: [{ $expr: divides }] };
+    expect(lastCallOf(() => orders.find(filter), 'find')).toEqual({
+      $or: [{ n: 1 }, { $expr: fenced(divides) }],
+      $nor: [{ $expr: fenced(divides) }],
+      tenantId: A,
+    });
+    await orders.updateMany({ $and: [{ $expr: divides }] }, { $set: { x: 1 } }).catch(() => undefined);
+    expect(lastCall(calls, 'updateMany')[0]).toEqual({ $and: [{ $expr: fenced(divides) }], tenantId: A });
+    await serverRuns(
+      () => orders.find(filter).toArray(),
+      (found) => expect(found.map((d) => d._id)).toEqual(['a1']),
+    );
+    expect(await raw.findOne({ _id: 'bz' })).toEqual(poisoned);
+  });
+
+  it('a $match stage, which a server may merge into the tenant\u2019s, has its expressions fenced too', async () => {
+    await raw.insertOne({ ...poisoned });
+    const pipeline = [{ $match: { $expr: divides } }, { $facet: { all: [{ $match: { $or: [{ $expr: divides }] } }] } }];
+    orders.aggregate(pipeline);
+    expect(lastCall(calls, 'aggregate')[0]).toEqual([
+      { $match: { tenantId: A } },
+      { $match: { $expr: fenced(divides) } },
+      { $facet: { all: [{ $match: { $or: [{ $expr: fenced(divides) }] } }] } },
+    ]);
+    await serverRuns(
+      () => orders.aggregate([{ $match: { $expr: divides } }]).toArray(),
+      (found) => expect(found).toEqual([]),
+    );
+  });
+
+  it('$where is refused in filters, stages and bulk models; $expr, $where and $function in a change stream\u2019s $match', async () => {
+    const where = { $where: 'this.zero === 0' };
+    expect(thrown(() => orders.find(where))).toMatchObject(UNSCOPED);
+    expect(thrown(() => orders.find({ $or: [{ n: 1 }, where] }))).toMatchObject(UNSCOPED);
+    expect(thrown(() => orders.aggregate([{ $match: where }]))).toMatchObject(UNSCOPED);
+    await expect(orders.countDocuments(where)).rejects.toMatchObject(UNSCOPED);
+    await expect(orders.deleteMany(where)).rejects.toMatchObject(UNSCOPED);
+    await expect(orders.bulkWrite([{ deleteMany: { filter: where } }])).rejects.toMatchObject(UNSCOPED);
+    for (const match of [{ $expr: divides }, where, { $or: [{ $expr: { $function: {} } }] }]) {
+      expect(thrown(() => orders.watch([{ $match: match }]))).toMatchObject(UNSCOPED);
+    }
+    expect(calls).toEqual([]);
+    await expectBUntouched();
+  });
+
+  it('a hint must be an index key that starts with the tenant field', async () => {
+    await raw.createIndex({ tenantId: 1, code: 1 });
+    for (const hint of [{ _id: 1 }, { $natural: 1 }, '_id_', 'tenantId_1_code_1', { code: 1, tenantId: 1 }]) {
+      expect(thrown(() => orders.find({}, { hint }))).toMatchObject(UNSCOPED);
+      expect(thrown(() => orders.find({}).hint(hint))).toMatchObject(UNSCOPED);
+      expect(thrown(() => orders.aggregate([], { hint }))).toMatchObject(UNSCOPED);
+      await expect(orders.countDocuments({}, { hint })).rejects.toMatchObject(UNSCOPED);
+      await expect(orders.updateMany({}, { $set: { x: 1 } }, { hint })).rejects.toMatchObject(UNSCOPED);
+      await expect(orders.deleteMany({}, { hint })).rejects.toMatchObject(UNSCOPED);
+      await expect(orders.bulkWrite([{ deleteOne: { filter: {}, hint } }])).rejects.toMatchObject(UNSCOPED);
+    }
+    // Only the cursors whose hint() was then refused reached the raw collection, without a hint.
+    expect(calls.map((c) => [c.name, c.args[1]])).toEqual(Array(5).fill(['find', undefined]));
+    const key = { tenantId: 1, code: 1 };
+    expect(await orders.find({ code: 'c1' }, { hint: key }).toArray()).toEqual([seedA[0]]);
+    expect(await orders.find({ code: 'c2' }).hint(key).toArray()).toEqual([seedA[1]]);
+    expect(await orders.countDocuments({}, { hint: key })).toBe(2);
+    await expectBUntouched();
+  });
+
+  it('map and forEach callbacks get `this` undefined, never the driver\u2019s cursor', async () => {
+    const seen: unknown[] = [];
+    function leak(this: unknown) {
+      seen.push(this);
+      return this;
+    }
+    expect(await orders.find({}).map(leak).toArray()).toEqual([undefined, undefined]);
+    expect(await orders.aggregate([]).map(leak).toArray()).toEqual([undefined, undefined]);
+    expect(await orders.listIndexes().map(leak).toArray()).toEqual([undefined]);
+    await orders.find({}).forEach(function (this: unknown) {
+      seen.push(this);
+    });
+    expect(seen).toEqual(Array(7).fill(undefined));
+    expect(thrown(() => orders.find({}).map('x' as never))).toMatchObject(UNSCOPED);
+  });
+
+  it('settings are frozen copies: changing one cannot change how other tenants read or write', () => {
+    const preference = orders.readPreference;
+    expect(preference).toEqual(raw.readPreference);
+    expect(() => Object.assign(preference as object, { mode: 'secondary' })).toThrow(TypeError);
+    const majority = db.collection<Order>('shared__orders', { writeConcern: { w: 'majority' } });
+    const concern = scopedCollection(majority, rule(A)).writeConcern;
+    expect(concern).toEqual(majority.writeConcern);
+    expect(() => Object.assign(concern as object, { w: 0 })).toThrow(TypeError);
+    expect(raw.readPreference?.mode).toBe('primary');
+    expect(majority.writeConcern?.w).toBe('majority');
+  });
+
+  it('bypassDocumentValidation is not an option of a tenant\u2019s writes', async () => {
+    const bypass = { bypassDocumentValidation: true };
+    await expect(orders.insertOne({ n: 3 }, bypass)).rejects.toMatchObject(UNSCOPED);
+    await expect(orders.updateOne({}, { $set: { n: 3 } }, bypass)).rejects.toMatchObject(UNSCOPED);
+    await expect(orders.bulkWrite([{ insertOne: { document: { n: 3 } } }], bypass)).rejects.toMatchObject(UNSCOPED);
+    expect(calls).toEqual([]);
+  });
+});
+
 describe('the driver\u2019s Collection, member by member', () => {
   it('lists every member of the installed driver\u2019s Collection.prototype and instances', () => {
     const members = [...Object.getOwnPropertyNames(Collection.prototype), ...Object.getOwnPropertyNames(raw)];
@@ -1112,14 +1152,13 @@ describe('the driver\u2019s Collection, member by member', () => {
     expect(orders.collectionName).toBe('shared__orders');
     expect(orders.dbName).toBe(raw.dbName);
     expect(orders.namespace).toBe(raw.namespace);
-    expect(orders.readPreference).toBe(raw.readPreference);
-    expect(orders.writeConcern).toBe(raw.writeConcern);
+    expect(orders.readPreference).toEqual(raw.readPreference);
+    expect(orders.writeConcern).toEqual(raw.writeConcern);
     expect(orders.bsonOptions).toEqual(raw.bsonOptions);
     expect(orders).toBeInstanceOf(Collection);
     expect(orders.constructor).toBe(Collection);
-    orders.hint = { _id: 1 };
-    expect(raw.hint).toEqual({ _id: 1 });
-    raw.hint = undefined;
+    expect(thrown(() => Object.assign(orders, { hint: { _id: 1 } }))).toMatchObject(UNSCOPED);
+    expect(raw.hint).toBeUndefined();
     expect((await orders.indexes()).map((i) => i.name)).toContain('_id_');
     expect(await orders.indexInformation()).toHaveProperty('_id_');
     expect(await orders.listIndexes().toArray()).toHaveLength(1);

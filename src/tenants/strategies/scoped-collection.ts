@@ -47,15 +47,16 @@ type Member = (...args: never[]) => unknown;
  * refused. Options are copied by an allow-list per method, each read once.
  *
  * Scoped:
- * - filters get the tenant condition, which no user filter can widen;
+ * - filters get the tenant condition, which no user filter can widen, and
+ *   each `$expr` (in a filter or a `$match` stage) is evaluated only on the
+ *   tenant's documents, so an expression that fails on another tenant's
+ *   document cannot tell that it exists;
  * - inserted and replacing documents get the tenant field (the `_id` the
  *   driver generates is set on the caller's document, as the driver does);
  *   one naming another tenant is refused;
  * - updates cannot change the field, and upserts create documents carrying it;
  * - `aggregate` starts with the tenant's `$match`; `$lookup`, `$graphLookup`
  *   and `$unionWith` are pointed at physical collections and scoped;
- * - `createIndex(es)` prefix each key with the tenant field (a unique index is
- *   unique per tenant);
  * - `watch` passes only events that carry the document after the change
  *   (`fullDocument`) or before it (`fullDocumentBeforeChange`), each that it
  *   carries being the tenant's. Inserts and replaces always carry the
@@ -69,10 +70,14 @@ type Member = (...args: never[]) => unknown;
  *   `closed`, `id`, `killed`, `bufferedCount`, `readBufferedDocuments`,
  *   `stream`, `for await`), settings that cannot widen them (a find cursor's
  *   `sort`, `limit`, `skip`, `project`, `batchSize`, `maxTimeMS`,
- *   `maxAwaitTimeMS`, `comment`, `allowDiskUse`, `hint`, and `collation`,
+ *   `maxAwaitTimeMS`, `comment`, `allowDiskUse`, and `hint` and `collation`,
  *   checked), an aggregation cursor's `addStage` and stage builders, checked
  *   as the pipeline's stages are, and a change stream's `resumeToken` and
- *   listeners (called with the proxy as `this`).
+ *   listeners (called with the proxy as `this`); `map` and `forEach`
+ *   callbacks are called with `this` undefined;
+ * - settings (`readPreference`, `writeConcern`, `readConcern`,
+ *   `bsonOptions`) are read as frozen copies: the driver's objects are
+ *   shared by every collection of the client.
  *
  * Refused with `UNSCOPED_OPERATION`:
  * - members in {@link COLLECTION_METHODS} as `refused`, and members of the
@@ -84,19 +89,25 @@ type Member = (...args: never[]) => unknown;
  *   `fieldsAsRaw`, `returnKey`, `showRecordId`, `dbName`, ...;
  *   `fullDocument: 'updateLookup'` (it reads the document under the event's
  *   `_id` when the event is read, which may by then be another tenant's);
- *   `partialFilterExpression` or `wildcardProjection` naming the tenant field;
+ *   a `hint` that is not an index key starting with the tenant field (an
+ *   index name, `_id`, `$natural`: the server would read every tenant's
+ *   documents); `$where`, and `$expr`, `$where` or `$function` in a change
+ *   stream's `$match`;
+ * - `createIndex(es)`: an index is built over every tenant's documents
+ *   (a unique one would constrain them all), so indexes are the
+ *   application's to declare on the shared collection, not a tenant's to make;
  * - a collation that can make two distinct strings equal (`strength` 1 or 2,
- *   `numericOrdering`, `alternate: 'shifted'`), in queries and in indexes: the
- *   tenant condition is compared under it;
+ *   `numericOrdering`, `alternate: 'shifted'`): the tenant condition is
+ *   compared under it;
  * - stages that write or report beyond the tenant (`$out`, `$merge`,
  *   `$collStats`, ...), and any stage not known to stay within it.
  *
  * Not defended (the collection and its indexes are shared): `_id` values are
  * unique across every tenant, so inserting an `_id` another tenant holds
  * answers duplicate key 11000, which tells that it exists (let the driver
- * make `_id`s); a unique index is built over every tenant's documents, and a
- * build failing on duplicates tells that some tenant's documents conflict;
- * timings and the server's own statistics describe the whole collection.
+ * make `_id`s); a unique index the application declares spans every
+ * tenant's documents unless it starts with the tenant field; timings and the
+ * server's own statistics describe the whole collection.
  *
  * @example
  * ```ts
@@ -134,10 +145,7 @@ export function scopedCollection<T extends Document>(raw: Collection<T>, rule: S
       if (!(name in collection)) return undefined;
       return refuse(`${String(name)} is not a member the handle knows how to scope`);
     },
-    set(_target, name, value) {
-      if (name !== 'hint') refuse(`${String(name)} cannot be set on a scoped collection`);
-      return Reflect.set(collection, name, value);
-    },
+    set: (_target, name) => refuse(`${String(name)} cannot be set on a scoped collection`),
     defineProperty: (_target, name) => refuse(`${String(name)} cannot be defined on a scoped collection`),
     deleteProperty: (_target, name) => refuse(`${String(name)} cannot be deleted from a scoped collection`),
     setPrototypeOf: () => refuse('the prototype of a scoped collection cannot change'),
@@ -178,8 +186,22 @@ function wireOf(raw: Raw): Scope['wire'] {
 
 function passthrough(raw: Raw, name: string, memo: (name: string, make: () => unknown) => unknown): unknown {
   const member: unknown = Reflect.get(raw, name);
-  if (typeof member !== 'function' || name === 'constructor') return member;
+  if (name === 'constructor') return member;
+  if (typeof member !== 'function') return snapshot(member);
   return memo(name, () => member.bind(raw));
+}
+
+/**
+ * A frozen copy of a setting (`readPreference`, `writeConcern`, ...), with
+ * its prototype: the driver's own object is shared by every collection of
+ * the client, and changing it would change how every tenant reads or writes.
+ */
+function snapshot(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return Object.freeze(value.map(snapshot));
+  const copy = Object.create(Object.getPrototypeOf(value)) as Record<string, unknown>;
+  for (const [name, inner] of Object.entries(value)) copy[name] = snapshot(inner);
+  return Object.freeze(copy);
 }
 
 /** A refused method throws when called (rejects, when the driver's is async); any other member throws when read. */

@@ -12,14 +12,12 @@ import { Readable } from 'node:stream';
 import type { Document } from 'mongodb';
 import { canonicalDocument } from './scoped-canonical.js';
 import { checkStage } from './scoped-pipeline.js';
-import { checkCollation, refuse, type Scope, words } from './scoped-rules.js';
+import { checkCollation, checkHint, refuse, type Scope, words } from './scoped-rules.js';
 
 /** Members that read what the cursor already holds or fetches, or end it. */
-const READING = words(
-  'next tryNext hasNext toArray forEach close closed id killed bufferedCount readBufferedDocuments rewind map',
-);
-/** Find-cursor settings that cannot widen what the cursor matches. */
-const FIND_SETTINGS = words('sort limit skip project batchSize maxTimeMS maxAwaitTimeMS comment allowDiskUse hint');
+const READING = words('next tryNext hasNext toArray close closed id killed bufferedCount readBufferedDocuments rewind');
+/** Find-cursor settings that cannot widen what the cursor matches (`hint` is checked, see the find guard). */
+const FIND_SETTINGS = words('sort limit skip project batchSize maxTimeMS maxAwaitTimeMS comment allowDiskUse');
 const CURSOR_SETTINGS = words('batchSize maxTimeMS');
 const CHANGE_STREAM = words('next tryNext hasNext close closed resumeToken');
 const ITERATION: ReadonlySet<string | symbol> = new Set([Symbol.asyncIterator, Symbol.asyncDispose]);
@@ -53,10 +51,34 @@ interface Guard {
 const stream: Custom = (_target, proxy) => () =>
   Readable.from(proxy as AsyncIterable<unknown>, { objectMode: true, highWaterMark: 1 });
 
+/**
+ * A cursor method taking a callback (`map`, `forEach`): the driver calls a
+ * `map` transform as its own method, so `this` would be the driver's
+ * cursor. The callback is called with `this` undefined instead.
+ */
+const detached =
+  (method: string): Custom =>
+  (target, proxy) =>
+  (callback: unknown) => {
+    if (typeof callback !== 'function') return refuse(`${method} takes a function`);
+    const call = (document: unknown) => Reflect.apply(callback, undefined, [document]);
+    const result: unknown = (target[method] as (c: unknown) => unknown).call(target, call);
+    return result === target ? proxy : result;
+  };
+
+/** The members every cursor has: its stream, and the callbacks it calls. */
+const CURSOR_CUSTOM: Readonly<Record<string, Custom>> = { stream, map: detached('map'), forEach: detached('forEach') };
+
 const FIND_GUARD = (scope: Scope): Guard => ({
   bound: new Set([...READING, ...FIND_SETTINGS, ...ITERATION]),
   custom: {
-    stream,
+    ...CURSOR_CUSTOM,
+    hint: (target, proxy) => (hint: unknown) => {
+      const copy = typeof hint === 'object' && hint !== null ? canonicalDocument(hint, scope.wire, 'a hint') : hint;
+      checkHint(scope, copy);
+      (target.hint as (h: unknown) => unknown).call(target, copy);
+      return proxy;
+    },
     collation: (target, proxy) => (collation: unknown) => {
       const copy = canonicalDocument(collation, scope.wire, 'a collation');
       checkCollation(copy);
@@ -72,7 +94,7 @@ function aggregationGuard(scope: Scope): Guard {
     (target.addStage as (s: Document) => unknown).call(target, checked);
     return proxy;
   };
-  const custom: Record<string, Custom> = { stream, addStage };
+  const custom: Record<string, Custom> = { ...CURSOR_CUSTOM, addStage };
   for (const [builder, name] of Object.entries(BUILDERS)) {
     custom[builder] = (target, proxy) => {
       const add = addStage(target, proxy) as (stage: Document) => unknown;
@@ -82,7 +104,7 @@ function aggregationGuard(scope: Scope): Guard {
   return { bound: new Set([...READING, ...CURSOR_SETTINGS, ...ITERATION]), custom };
 }
 
-const LISTING_GUARD: Guard = { bound: new Set([...READING, ...CURSOR_SETTINGS, ...ITERATION]), custom: { stream } };
+const LISTING_GUARD: Guard = { bound: new Set([...READING, ...CURSOR_SETTINGS, ...ITERATION]), custom: CURSOR_CUSTOM };
 
 /**
  * A change stream's listeners are called with the proxy as `this` (an

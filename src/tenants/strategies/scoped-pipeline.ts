@@ -6,7 +6,7 @@
  */
 import type { Document } from 'mongodb';
 import { TenancyError } from '../../errors.js';
-import { plain, refuse, type Scope, scopeFilter, tenantMatch, touches, words } from './scoped-rules.js';
+import { fenceFilter, plain, refuse, type Scope, scopeFilter, tenantMatch, touches, words } from './scoped-rules.js';
 
 /** The one operator of a stage, and its argument. */
 function stageOf(stage: unknown): [string, unknown] {
@@ -63,7 +63,8 @@ function checkStages(scope: Scope, pipeline: unknown): Document[] {
 
 /**
  * One stage of a pipeline whose input is already the tenant's: a transforming
- * stage as it is; `$lookup`, `$graphLookup` and `$unionWith` pointed at the
+ * stage as it is, a `$match` with its expressions fenced (see
+ * {@link fenceFilter}); `$lookup`, `$graphLookup` and `$unionWith` pointed at the
  * physical collection with the tenant's condition on the documents they
  * bring in; `$facet` checked inside; anything else refused.
  *
@@ -72,6 +73,8 @@ function checkStages(scope: Scope, pipeline: unknown): Document[] {
 export function checkStage(scope: Scope, stage: unknown): Document {
   const [name, spec] = stageOf(stage);
   switch (name) {
+    case '$match': // a server may merge it into the tenant's $match: its expressions are fenced
+      return { $match: fenceFilter(scope, plain(spec, '$match')) };
     case '$lookup':
       return { $lookup: lookup(scope, spec) };
     case '$graphLookup':
@@ -145,6 +148,16 @@ export function scopeUpdatePipeline(scope: Scope, pipeline: readonly unknown[]):
   return [...(pipeline as Document[]), { $set: { [scope.field]: { $literal: scope.value } } }];
 }
 
+/** Operators that evaluate code or expressions on a document, and can fail on one. */
+const EVALUATING: ReadonlySet<string> = words('$expr $where $function $accumulator');
+
+/** Whether any key at any depth of a canonical value is one of `operators`. */
+function names(value: unknown, operators: ReadonlySet<string>): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (Array.isArray(value)) return value.some((item) => names(item, operators));
+  return Object.entries(value).some(([key, inner]) => operators.has(key) || names(inner, operators));
+}
+
 const CHANGE_STREAM_STAGES: ReadonlySet<string> = words(
   '$addFields $match $project $replaceRoot $replaceWith $redact $set $unset $changeStreamSplitLargeEvent',
 );
@@ -162,8 +175,11 @@ const CHANGE_STREAM_STAGES: ReadonlySet<string> = words(
  */
 export function scopeChangeStream(scope: Scope, pipeline: unknown): Document[] {
   const checked = stages(pipeline, 'a change-stream pipeline').map((stage) => {
-    const [name] = stageOf(stage);
+    const [name, spec] = stageOf(stage);
     if (!CHANGE_STREAM_STAGES.has(name)) refuse(`${name} is not a change-stream stage`);
+    // A server may test a change stream's $match on every event it reads, the other tenants' included.
+    if (name === '$match' && names(spec, EVALUATING))
+      refuse('$expr, $where and $function in a change stream\u2019s $match');
     return stage as Document;
   });
   const after = { [`fullDocument.${scope.field}`]: scope.value };

@@ -69,11 +69,60 @@ export function tenantMatch(scope: Scope): Document {
  * keeps `_id` lookups on a server's fast path, and keeps an upsert's equality
  * fields where every server copies them.
  */
-export function scopeFilter(scope: Scope, filter: Document | undefined): Document {
-  if (filter === undefined) return tenantMatch(scope);
+export function scopeFilter(scope: Scope, given: Document | undefined): Document {
+  if (given === undefined) return tenantMatch(scope);
+  const filter = fenceFilter(scope, given);
   if (!Object.hasOwn(filter, scope.field)) return { ...filter, [scope.field]: scope.value };
   if (filter[scope.field] === scope.value) return filter; // the tenant's equality (in a copy), ANDed with the rest
   return { $and: [tenantMatch(scope), filter] };
+}
+
+/** The logical operators whose conditions are filters themselves. */
+const LOGICAL: ReadonlySet<string> = words('$and $or $nor');
+
+/**
+ * A filter (canonical) whose expressions run only on the tenant's documents.
+ * A server may test a filter's conditions in any order, and may test a
+ * document the tenant condition rejects (a collection scan): an `$expr` that
+ * fails on another tenant's document (a division by zero, a conversion)
+ * would fail the call, telling that such a document exists. Each `$expr`
+ * becomes `$and: [<tenant's equality>, expr]`, and an aggregation `$and`
+ * stops at its first false operand (documented), so the expression is never
+ * evaluated on another tenant's document. `$where` (JavaScript run on each
+ * document, deprecated) is refused.
+ *
+ * @throws {@link TenancyError} `UNSCOPED_OPERATION` for `$where`.
+ */
+export function fenceFilter(scope: Scope, filter: Document): Document {
+  const fenced: Document = {};
+  for (const key of Object.keys(filter)) {
+    const value: unknown = filter[key];
+    if (key === '$where') refuse('$where runs JavaScript on every document, the other tenants\u2019 included');
+    if (key === '$expr') fenced[key] = { $and: [{ $eq: [`$${scope.field}`, { $literal: scope.value }] }, value] };
+    else if (LOGICAL.has(key) && Array.isArray(value)) {
+      fenced[key] = value.map((condition: unknown) =>
+        isRecord(condition) ? fenceFilter(scope, condition) : condition,
+      );
+    } else fenced[key] = value;
+  }
+  return fenced;
+}
+
+/**
+ * A query's `hint` (canonical) must be an index key that starts with the
+ * tenant field: the index's bounds then hold the scan to the tenant's
+ * documents. `$natural`, `_id` and other keys would make the server read
+ * every tenant's documents; an index name cannot be checked without a
+ * round trip.
+ *
+ * @throws {@link TenancyError} `UNSCOPED_OPERATION` for any other hint.
+ */
+export function checkHint(scope: Scope, hint: unknown): void {
+  if (hint === undefined || hint === null) return;
+  const first = isRecord(hint) ? Object.keys(hint)[0] : undefined;
+  if (first !== scope.field) {
+    refuse(`a hint must be an index key that starts with ${scope.field} (not an index name, _id or $natural)`);
+  }
 }
 
 /** Options of a find by `_id` that leave the returned document whole (no projection, no collation, no raw BSON). */
@@ -113,6 +162,9 @@ function numberOf(value: unknown): number {
 /**
  * A collation (canonical) under which two distinct strings can compare equal
  * would widen the tenant condition: refused, as is anything not a document.
+ * Strength 3 and above also compare case and accents, so two different
+ * tenant ids (the ObjectId hex strings the library stores) never compare
+ * equal under them.
  */
 export function checkCollation(collation: unknown): void {
   if (collation === undefined || collation === null) return;
