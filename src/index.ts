@@ -71,4 +71,5 @@ export type {
   TenantStatus,
   TenantStorage,
 } from './tenants/types.js';
+export { STORAGE_KINDS } from './tenants/types.js';
 export type { UpdateMetadataOptions } from './tenants/update-metadata.js';

@@ -3,7 +3,7 @@
  * schemas. They validate requests and they generate the OpenAPI document, so
  * the two never disagree. Unknown fields are rejected (422, one entry each).
  */
-import type { StorageKind } from 'mongo-tenancy';
+import { STORAGE_KINDS } from 'mongo-tenancy';
 import { z } from 'zod';
 
 const name = z.string().min(1).max(100).describe('The organization name');
@@ -24,7 +24,7 @@ export const DeleteOrgInput = z.object({ organization_name: name }).strict();
 
 /** The layouts, as `storage_layout` shows them (TENANT_LAYOUT's values). */
 export const StorageLayout = z
-  .enum(['collection', 'database', 'shared'] satisfies StorageKind[])
+  .enum(STORAGE_KINDS)
   .describe(
     "Where the organization's data lives: `collection`, a collection of its own (`collection_name`) in " +
       '`database_name`; `database`, a database of its own (`database_name`), its default collection ' +

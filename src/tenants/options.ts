@@ -10,7 +10,7 @@ import { HEX_ID } from '../internal/ids.js';
 import { validate } from '../internal/validate.js';
 import type { CallEvent, StepEvent } from './lease.js';
 import type { IsolationStrategy } from './strategies/strategy.js';
-import type { StorageKind } from './types.js';
+import { STORAGE_KINDS, type StorageKind } from './types.js';
 
 /** The master database name when none is given (`MASTER_DB_NAME` in the reference server's environment). */
 export const DEFAULT_MASTER_DB_NAME = 'org_master_db';
@@ -77,10 +77,9 @@ export interface ListOptions {
 }
 
 const isFunction = (value: unknown) => typeof value === 'function';
-const STORAGE_KIND_NAMES = ['collection', 'database', 'shared'] as const satisfies readonly StorageKind[];
 const STRATEGY = z.custom<IsolationStrategy>(
   (v) =>
-    isFunction((v as IsolationStrategy | null)?.bind) && STORAGE_KIND_NAMES.includes((v as IsolationStrategy).kind),
+    isFunction((v as IsolationStrategy | null)?.bind) && (STORAGE_KINDS as readonly string[]).includes((v as IsolationStrategy).kind),
   'an isolation strategy',
 );
 const optionsSchema = z
@@ -92,7 +91,7 @@ const optionsSchema = z
       .regex(/^[A-Za-z0-9_-]{1,63}$/, 'a database name of 1 to 63 letters, digits, _ or -')
       .optional(),
     strategy: STRATEGY.optional(),
-    layouts: z.array(STRATEGY).max(STORAGE_KIND_NAMES.length).default([]),
+    layouts: z.array(STRATEGY).max(STORAGE_KINDS.length).default([]),
     leaseMs: z.number().int().min(1_000).max(3_600_000).default(60_000),
     clock: z.custom<Clock>(isFunction, 'a function returning a Date').default(() => systemClock),
     hooks: z
@@ -137,7 +136,7 @@ const purgeSchema = z
   .strict();
 const doctorSchema = z.object({ fix: z.boolean().default(false) }).strict();
 const createInputSchema = z
-  .object({ name: z.unknown(), metadata: z.unknown().optional(), layout: z.enum(STORAGE_KIND_NAMES).optional() })
+  .object({ name: z.unknown(), metadata: z.unknown().optional(), layout: z.enum(STORAGE_KINDS).optional() })
   .strict();
 const listSchema = z
   .object({

@@ -7,11 +7,22 @@ import type { ObjectId } from 'mongodb';
 export type TenantStatus = 'creating' | 'active' | 'suspended' | 'renaming' | 'dropping';
 
 /**
+ * Every layout a tenant's storage can use, in the order of the docs: for a
+ * configuration's allowed values (an environment variable, a zod enum).
+ *
+ * @example
+ * ```ts
+ * const layout = z.enum(STORAGE_KINDS).parse(process.env.TENANT_LAYOUT ?? 'collection');
+ * ```
+ */
+export const STORAGE_KINDS = ['collection', 'database', 'shared'] as const;
+
+/**
  * The layouts a tenant's storage can use: `collection` (a collection per
  * tenant, in one database), `database` (a database per tenant), `shared`
  * (shared collections whose documents carry a tenant field).
  */
-export type StorageKind = 'collection' | 'database' | 'shared';
+export type StorageKind = (typeof STORAGE_KINDS)[number];
 
 /**
  * Where a tenant's data lives: the registry's "connection details", one
