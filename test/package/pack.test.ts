@@ -105,6 +105,14 @@ const tenancy = require('mongo-tenancy');
     console.log(tenancy.isTenancyError(error, 'TENANT_EXISTS'), problem.status, problem.body.code);
   }
   console.log(tenancy.isTenancyError(new Error('not ours')));
+  try {
+    new tenancy.AuthService({ tenants, tokens: { keys: [{ kid: 'k1', alg: 'HS256', secret: process.env.UNSET_SECRET }] } });
+  } catch (error) {
+    console.log(error.code, error.details.field);
+  }
+  const invalidJson = Object.assign(new SyntaxError('Unexpected token'), { status: 400, expose: true, type: 'entity.parse.failed' });
+  const tooLarge = Object.assign(new Error('request entity too large'), { status: 413, expose: true, type: 'entity.too.large' });
+  console.log(tenancy.toProblem(invalidJson).status, tenancy.toProblem(tooLarge).status);
   await client.close();
 })().catch((error) => {
   console.error(error);
@@ -166,6 +174,28 @@ describe('the packed package, installed into an application', () => {
     expect(lines(stdout)).toEqual(expectedOutput(code));
   }, 60_000);
 
+  it('runs the README quick start from CommonJS (require, in an async function)', async () => {
+    const code = quickStart();
+    const imports = code.split('\n').filter((line) => line.startsWith('import '));
+    const body = code.split('\n').filter((line) => !line.startsWith('import '));
+    const wrapped = [
+      ...imports,
+      '(async () => {',
+      ...body,
+      '})().catch((error) => {',
+      '  console.error(error);',
+      '  process.exitCode = 1;',
+      '});',
+    ].join('\n');
+    const javascript = ts.transpileModule(wrapped, {
+      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+    }).outputText;
+    expect(javascript).toContain('require("mongo-tenancy")');
+    writeFileSync(join(app, 'quick-start.cjs'), javascript);
+    const { stdout } = await run(process.execPath, ['quick-start.cjs'], { cwd: app, env: environment() });
+    expect(lines(stdout)).toEqual(expectedOutput(code));
+  }, 60_000);
+
   it('type-checks the README quick start against the shipped types', async () => {
     writeFileSync(join(app, 'quick-start.ts'), quickStart());
     const compilerOptions = {
@@ -189,6 +219,8 @@ describe('the packed package, installed into an application', () => {
       'true true INVALID_OPTIONS TenancyError',
       'true 409 TENANT_EXISTS',
       'false',
+      'INVALID_OPTIONS tokens.keys.0.secret',
+      '400 413',
     ]);
   }, 60_000);
 
