@@ -10,7 +10,14 @@ import { guardAggregationCursor, guardChangeStream, guardFindCursor, guardListin
 import { copyOptions } from './scoped-options.js';
 import { scopeChangeStream, scopePipeline } from './scoped-pipeline.js';
 import { byIdAlone, refuse, type Scope, scopeFilter } from './scoped-rules.js';
-import { scopeBulkOperation, scopeDocument, scopeGivenFilter, scopeGivenUpdate } from './scoped-writes.js';
+import {
+  scopeBulkOperation,
+  scopeDocument,
+  scopeGivenFilter,
+  scopeGivenUpdate,
+  scopeIndexes,
+  scopeIndexKey,
+} from './scoped-writes.js';
 
 type Raw = Collection<Document>;
 type Member = (...args: never[]) => unknown;
@@ -77,6 +84,19 @@ export const SCOPED: Readonly<Record<string, Factory>> = {
   findOneAndUpdate: updating('findOneAndUpdate', 'findOneAndUpdate'),
   replaceOne: replacing('replaceOne', 'replace'),
   findOneAndReplace: replacing('findOneAndReplace', 'findOneAndReplace'),
+  createIndex: rewritten('createIndex', (scope, [spec, indexOptions, commandOptions]) => {
+    if (commandOptions === undefined || commandOptions === null) {
+      const { options, wire } = copyOptions(scope, 'createIndex', indexOptions);
+      return [scopeIndexKey(scope, spec, wire), options];
+    }
+    const index = copyOptions(scope, 'indexOptions', indexOptions).options;
+    const { options, wire } = copyOptions(scope, 'indexCommand', commandOptions);
+    return [scopeIndexKey(scope, spec, wire), index, options];
+  }),
+  createIndexes: rewritten('createIndexes', (scope, [specs, options]) => [
+    scopeIndexes(scope, specs),
+    copyOptions(scope, 'indexCommand', options).options,
+  ]),
   insertOne: (raw, scope) => async (doc: unknown, options?: unknown) => {
     const { options: o, wire } = copyOptions(scope, 'insertOne', options);
     const copy = scopeDocument(scope, doc, wire);

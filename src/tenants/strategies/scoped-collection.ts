@@ -57,6 +57,9 @@ type Member = (...args: never[]) => unknown;
  * - updates cannot change the field, and upserts create documents carrying it;
  * - `aggregate` starts with the tenant's `$match`; `$lookup`, `$graphLookup`
  *   and `$unionWith` are pointed at physical collections and scoped;
+ * - `createIndex(es)` prefix each key with the tenant field (a unique index is
+ *   unique per tenant); the index serves every tenant of the collection, as
+ *   the collection does;
  * - `watch` passes only events that carry the document after the change
  *   (`fullDocument`) or before it (`fullDocumentBeforeChange`), each that it
  *   carries being the tenant's. Inserts and replaces always carry the
@@ -92,22 +95,22 @@ type Member = (...args: never[]) => unknown;
  *   a `hint` that is not an index key starting with the tenant field (an
  *   index name, `_id`, `$natural`: the server would read every tenant's
  *   documents); `$where`, and `$expr`, `$where` or `$function` in a change
- *   stream's `$match`;
- * - `createIndex(es)`: an index is built over every tenant's documents
- *   (a unique one would constrain them all), so indexes are the
- *   application's to declare on the shared collection, not a tenant's to make;
+ *   stream's `$match`; `partialFilterExpression` or `wildcardProjection`
+ *   naming the tenant field;
  * - a collation that can make two distinct strings equal (`strength` 1 or 2,
- *   `numericOrdering`, `alternate: 'shifted'`): the tenant condition is
- *   compared under it;
+ *   `numericOrdering`, `alternate: 'shifted'`), in queries and in indexes: the
+ *   tenant condition is compared under it;
  * - stages that write or report beyond the tenant (`$out`, `$merge`,
  *   `$collStats`, ...), and any stage not known to stay within it.
  *
  * Not defended (the collection and its indexes are shared): `_id` values are
  * unique across every tenant, so inserting an `_id` another tenant holds
  * answers duplicate key 11000, which tells that it exists (let the driver
- * make `_id`s); a unique index the application declares spans every
- * tenant's documents unless it starts with the tenant field; timings and the
- * server's own statistics describe the whole collection.
+ * make `_id`s); an index is built over every tenant's documents, so one
+ * created through any tenant's handle serves (and, unique, constrains within
+ * each tenant) every tenant, and a build failing on duplicates tells that
+ * some tenant's documents conflict; timings and the server's own statistics
+ * describe the whole collection.
  *
  * @example
  * ```ts

@@ -63,9 +63,9 @@ export const COLLECTION_METHODS: Readonly<Record<string, MemberTreatment>> = Obj
   findOneAndUpdate: 'scoped',
   aggregate: 'scoped',
   watch: 'scoped',
+  createIndex: 'scoped',
+  createIndexes: 'scoped',
   // Every tenant's data or the shared collection itself.
-  createIndex: 'refused', // an index is shared by every tenant: declared by the application, not made by one tenant
-  createIndexes: 'refused',
   db: 'refused', // the database: every collection, unscoped
   s: 'refused', // the driver's internal state
   client: 'refused', // the MongoClient: every database, unscoped

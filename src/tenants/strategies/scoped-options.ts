@@ -7,7 +7,7 @@
  */
 import type { Document } from 'mongodb';
 import { canonical, pairsOfMap, type Wire, wireOf } from './scoped-canonical.js';
-import { checkCollation, checkHint, refuse, type Scope, words } from './scoped-rules.js';
+import { checkCollation, checkHint, refuse, type Scope, touches, words } from './scoped-rules.js';
 
 /** Every call: sessions, read and write settings, deadlines, and how values are (de)serialized (`raw` is not). */
 const COMMON =
@@ -16,6 +16,12 @@ const COMMON =
   'enableUtf8Validation';
 const WRITE = `${COMMON} writeConcern`;
 const CURSOR = 'batchSize maxAwaitTimeMS timeoutMode';
+/** The index options the driver sends (its own `VALID_INDEX_OPTIONS`). */
+const INDEX_OPTIONS =
+  'background unique name partialFilterExpression sparse hidden expireAfterSeconds storageEngine collation version ' +
+  'weights default_language language_override textIndexVersion 2dsphereIndexVersion bits min max bucketSize ' +
+  'wildcardProjection';
+
 /** The options each method takes (and the fields each kind of bulkWrite operation takes). */
 const LISTS: Readonly<Record<string, string>> = {
   find:
@@ -36,6 +42,10 @@ const LISTS: Readonly<Record<string, string>> = {
   watch:
     `${COMMON} batchSize maxAwaitTimeMS collation fullDocument fullDocumentBeforeChange resumeAfter startAfter ` +
     'startAtOperationTime showExpandedEvents',
+  createIndex: `${COMMON} commitQuorum ${INDEX_OPTIONS}`,
+  indexOptions: INDEX_OPTIONS,
+  indexCommand: `${COMMON} commitQuorum`,
+  indexDescription: `key ${INDEX_OPTIONS}`,
   metadata: `${COMMON} ${CURSOR} full`,
   'bulk.updateOne': 'filter update arrayFilters collation hint upsert sort',
   'bulk.updateMany': 'filter update arrayFilters collation hint upsert',
@@ -49,7 +59,8 @@ const ALLOWED: ReadonlyMap<string, ReadonlySet<string>> = new Map(
 
 /** Options whose value is a document or array the driver serializes: sent as a canonical copy. */
 const STRUCTURED = words(
-  'collation arrayFilters let projection sort hint cursor filter update replacement resumeAfter startAfter',
+  'collation arrayFilters let projection sort hint cursor partialFilterExpression wildcardProjection key weights ' +
+    'storageEngine filter update replacement resumeAfter startAfter',
 );
 
 /** Change-stream settings that never bring a document other than the one the event is about (see `watch`). */
@@ -83,8 +94,8 @@ export function copyOptions(scope: Scope, method: string, options: unknown): Cop
   const wire = wireOf(scope.wire, copy);
   for (const key of STRUCTURED) {
     const value: unknown = copy[key];
-    // A sort given as a Map keeps its order as [name, value] pairs (an object would not, for numeric names).
-    const given = key === 'sort' ? pairsOfMap(value) : value;
+    // A sort or index key given as a Map keeps its order as [name, value] pairs (an object would not, for numeric names).
+    const given = key === 'sort' || key === 'key' ? pairsOfMap(value) : value;
     if (typeof value === 'object' && value !== null) copy[key] = canonical(given, wire, `the ${key} option`);
   }
   checkCollation(copy.collation);
@@ -97,5 +108,14 @@ export function copyOptions(scope: Scope, method: string, options: unknown): Cop
   if (copy.fullDocumentBeforeChange !== undefined && !BEFORE_CHANGE.has(copy.fullDocumentBeforeChange)) {
     refuse(`fullDocumentBeforeChange: ${String(copy.fullDocumentBeforeChange)}`);
   }
+  if (mentions(scope, copy.partialFilterExpression)) refuse(`a partialFilterExpression naming ${scope.field}`);
+  if (mentions(scope, copy.wildcardProjection)) refuse(`a wildcardProjection naming ${scope.field}`);
   return { options: copy, wire };
+}
+
+/** Whether any key, at any depth of a canonical value, is the tenant field or a path under it. */
+function mentions(scope: Scope, value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (Array.isArray(value)) return value.some((item) => mentions(scope, item));
+  return Object.entries(value).some(([key, inner]) => touches(scope, key) || mentions(scope, inner));
 }

@@ -1,14 +1,15 @@
 /**
  * Writes through a tenant-scoped collection (canonical copies): updates that
  * cannot change the tenant field and whose upserts insert it, documents that
- * carry it, and `bulkWrite` operations scoped one by one.
+ * carry it, index keys that start with it, and `bulkWrite` operations scoped
+ * one by one.
  */
-import type { Document } from 'mongodb';
+import type { Document, IndexDescription } from 'mongodb';
 import { TenancyError } from '../../errors.js';
-import { canonical, canonicalDocument, isMapLike, type Wire } from './scoped-canonical.js';
+import { canonical, canonicalDocument, isMapLike, pairsOfMap, type Wire } from './scoped-canonical.js';
 import { copyOptions } from './scoped-options.js';
 import { scopeUpdatePipeline } from './scoped-pipeline.js';
-import { plain, refuse, type Scope, scopeFilter, stamp, touches, words } from './scoped-rules.js';
+import { isRecord, plain, refuse, type Scope, scopeFilter, stamp, touches, words } from './scoped-rules.js';
 
 /**
  * A document to insert or replace with, canonical and carrying the tenant
@@ -61,6 +62,51 @@ export function scopeUpdate(scope: Scope, update: unknown, upsert: unknown): Doc
   const u = update as Document;
   if (!upsert || setsField) return u;
   return { ...u, $setOnInsert: { ...u.$setOnInsert, [scope.field]: scope.value } };
+}
+
+/** Directions that make a two-element array one [name, direction] pair, as the driver decides ('hashed' is not one). */
+const PAIR_DIRECTIONS: ReadonlySet<unknown> = new Set(['2d', '2dsphere', 'text', 'geoHaystack']);
+
+/** The driver's index-key forms (of a canonical copy), in order, read as the driver reads them. */
+function indexKey(spec: unknown): Map<string, unknown> {
+  const key = new Map<string, unknown>();
+  const tuple = (p: unknown[]) => p.length === 2 && (typeof p[1] === 'number' || PAIR_DIRECTIONS.has(p[1]));
+  const parts = !Array.isArray(spec) || tuple(spec) ? [spec] : spec;
+  for (const part of parts) {
+    if (typeof part === 'string') key.set(part, 1);
+    else if (Array.isArray(part) && typeof part[0] === 'string') key.set(part[0], part[1] ?? 1);
+    else if (isRecord(part)) for (const [name, direction] of Object.entries(part)) key.set(name, direction);
+    else refuse('an index key must be a field name, a [name, direction] pair, an object or a Map');
+  }
+  return key;
+}
+
+/**
+ * The key (as given: a Map keeps its order) with the tenant field first:
+ * indexes are shared, and per tenant (a unique index is unique per tenant).
+ */
+export function scopeIndexKey(scope: Scope, spec: unknown, wire: Wire): Map<string, unknown> {
+  const key = indexKey(canonical(pairsOfMap(spec), wire, 'an index key'));
+  return tenantFirst(scope, key);
+}
+
+function tenantFirst(scope: Scope, key: Map<string, unknown>): Map<string, unknown> {
+  const names = [...key.keys()];
+  if (names.length === 0) refuse('an index key must name a field');
+  if (names[0] === scope.field) return key;
+  if (names.some((name) => touches(scope, name))) refuse(`an index key may name ${scope.field} only first`);
+  return new Map([[scope.field, 1], ...key]);
+}
+
+/** `createIndexes` descriptions, each copied by its allow-list and its key scoped (see {@link scopeIndexKey}). */
+export function scopeIndexes(scope: Scope, specs: unknown): IndexDescription[] {
+  if (!Array.isArray(specs)) refuse('createIndexes takes an array of index descriptions');
+  return Array.from(specs, (spec: unknown) => {
+    if (typeof spec !== 'object' || spec === null) refuse('an index description must be a document');
+    const { options: description } = copyOptions(scope, 'indexDescription', spec);
+    const key = tenantFirst(scope, indexKey((description as Document).key));
+    return { ...description, key } as IndexDescription;
+  });
 }
 
 /**
