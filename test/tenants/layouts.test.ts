@@ -30,6 +30,7 @@ const codeOf = (run: () => unknown) =>
 /** What every application does with its tenant's data: the same code under every layout. */
 async function application(tenants: TenantManager, tenant: Tenant): Promise<unknown> {
   const orders = tenants.scope(tenant).collection<{ sku: string; total: number; createdAt: Date }>('orders');
+  await orders.createIndex({ createdAt: -1 });
   await orders.insertOne({ sku: 'a', total: 10, createdAt: new Date(1) });
   await orders.insertMany([
     { sku: 'b', total: 20, createdAt: new Date(2) },
@@ -121,6 +122,30 @@ describe('layout options', () => {
     // The default collection's tenant index walks one tenant's documents in _id order (a drop's batches).
     const indexes = await tenants.master.collection('shared').indexes();
     expect(indexes.find((i) => i.name === 'orgId_1__id_1')?.key).toEqual({ orgId: 1, _id: 1 });
+  });
+
+  it('a shared drop halves its batch after a call slower than half its deadline, and doubles it back', async () => {
+    // A 10 s lease gives each call a deadline of 2.5 s: a round over 1.25 s halves the next batch, one under 312 ms
+    // doubles it. The first two finds are held 1.3 s (the hook runs inside the call's time, as a slow server would).
+    let finds = 0;
+    let deletes = 0;
+    const hooks = {
+      afterCall: async (e: { call: string }) => {
+        if (e.call === 'delete tenant documents') deletes++;
+        if (e.call === 'find tenant documents' && ++finds <= 2) await new Promise((done) => setTimeout(done, 1_300));
+      },
+    };
+    const strategy = sharedCollections({ deleteBatchSize: 400 });
+    const tenants = newManager({ strategy, hooks, leaseMs: 10_000 });
+    const acme = await tenants.create({ name: 'Acme Corp' });
+    await tenants
+      .scope(acme)
+      .collection()
+      .insertMany(Array.from({ length: 1_000 }, (_, n) => ({ n })));
+    await tenants.drop(acme.id);
+    // 400 (slow), 200 (slow), 100, 200, then the last 100: five batches (six without doubling, three without halving).
+    expect(deletes).toBe(5);
+    expect(await tenants.master.collection('shared').countDocuments({ tenantId: acme.id })).toBe(0);
   });
 
   it('a shared drop deletes in batches of deleteBatchSize, and keeps the other tenants’ documents', async () => {

@@ -12,12 +12,13 @@
  * drop lands after it: `purgeTombstones` deletes such documents under each
  * dropped key, counting them as discarded.
  */
-import type { Collection, Db, Document, MongoClient } from 'mongodb';
+import type { Db, Document, MongoClient } from 'mongodb';
 import { z } from 'zod';
 import { TenancyError } from '../../errors.js';
 import { executeExpecting, type Runner, ServerCode } from '../../internal/execute.js';
 import { validate } from '../../internal/validate.js';
 import type { SharedStorage, TenantStorage } from '../types.js';
+import { deleteInBatches } from './batched-delete.js';
 import { checkCollectionName, isCollectionName, NAME_SEPARATOR, namesUnder } from './common.js';
 import { scopedCollection } from './scoped-collection.js';
 import type { IsolationStrategy, KnownStorage, StorageDriver, StoragePiece, StrategyContext } from './strategy.js';
@@ -74,9 +75,10 @@ export interface SharedCollectionsOptions {
    */
   prefix?: string;
   /**
-   * Documents a drop (or a `doctor` repair) deletes per call, walking the tenant's documents in `_id` order: small
-   * enough for a call's deadline (a quarter lease), large enough that a server which scans the collection for each
-   * call (FerretDB v1) does not scan it too often. 100 to 100,000; default 10,000.
+   * The most documents a drop (or a `doctor` repair) deletes per call, walking the tenant's documents in `_id`
+   * order: large enough that a server which scans the collection for each call (FerretDB v1) does not scan it too
+   * often. A batch whose slower call takes over half its deadline (a quarter lease) halves the next, down to 100,
+   * and fast ones double it back, so each call stays inside its deadline. 100 to 100,000; default 10,000.
    */
   deleteBatchSize?: number;
   /** Refused when `true`: the tenant's documents are named by its id, which a rename does not change. */
@@ -239,31 +241,6 @@ class SharedStorageDriver implements StorageDriver {
 
   #db(storage: SharedStorage): Db {
     return this.#client.db(storage.database);
-  }
-}
-
-/**
- * Deletes what `filter` matches, `batch` documents per call, walking them in `_id` order: each round reads
- * the next batch's ids and deletes the `_id` range they span (still under `filter`), so no call carries a
- * list of ids and each stays well inside its deadline. A document written into a range already passed is
- * left for `purgeTombstones`, as any write that lands after the drop is.
- */
-async function deleteInBatches(via: Runner, collection: Collection, filter: Document, batch: number): Promise<number> {
-  let deleted = 0;
-  let after: unknown;
-  for (;;) {
-    const next = after === undefined ? filter : { ...filter, _id: { $gt: after } };
-    const ids = await via.run('find tenant documents', (o) =>
-      collection.find(next, { ...o, projection: { _id: 1 }, sort: { _id: 1 }, limit: batch }).toArray(),
-    );
-    const first = ids[0];
-    const last = ids.at(-1);
-    if (first === undefined || last === undefined) return deleted;
-    const result = await via.run('delete tenant documents', (o) =>
-      collection.deleteMany({ ...filter, _id: { $gte: first._id, $lte: last._id } }, o),
-    );
-    deleted += result.deletedCount;
-    after = last._id;
   }
 }
 
