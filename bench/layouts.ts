@@ -20,7 +20,7 @@ import {
   type Tenant,
   TenantManager,
 } from '../src/index.js';
-import { round, type Summary, summarize, table, throughputs, timeEach } from './stats.js';
+import { pairedThroughputs, round, type Summary, summarize, table, timeEach } from './stats.js';
 
 const COUNTS = [10, 1_000] as const;
 /** Creates (then drops of the tenants created) per layout and tenant count; gets are 5× as many. */
@@ -232,13 +232,13 @@ async function handleAgainstRaw(
   const rawId = walker();
   const handleId = walker();
   const found = (what: string) => (d: unknown) => d ?? Promise.reject(new Error(`${what} findOne missed`));
-  const findOne = await throughputs(
+  const findOne = await pairedThroughputs(
     () => bare.findOne({ _id: rawId() }).then(found('raw')),
     () => orders.findOne({ _id: handleId() }).then(found('handle')),
     200,
   );
   let n = 0;
-  const insertOne = await throughputs(
+  const insertOne = await pairedThroughputs(
     () => bare.insertOne({ [field]: tenant.id, sku: 'raw', total: n++ }),
     () => orders.insertOne({ sku: 'handle', total: n++ }),
     300,
@@ -429,8 +429,9 @@ export function layoutsMarkdown(r: LayoutResults): string {
     '### Shared collections: the scoped handle against the raw `Collection` (operations per second)',
     '',
     `One tenant (${OWN_ORDERS.toLocaleString('en')} orders) of the ${many.toLocaleString('en')} in the shared \`orders\` collection (2 orders`,
-    'each for the others), through its handle and through the driver collection the handle wraps, in 15 alternating',
-    'rounds; the ratio is the median of the per-round ratios. The raw side sends what a careful application would:',
+    'each for the others), through its handle and through the driver collection the handle wraps: 15 rounds, each of',
+    'pairs of one call per side in alternating order, each call timed on its own, so both sides meet the server in',
+    'the same state; the ratio is the median of the per-round ratios. The raw side sends what a careful application would:',
     '`findOne({ _id })`, and `insertOne` of a document already carrying the tenant field. The handle sends a find by',
     "`_id` alone as it is and checks the tenant field of the document returned; it inserts a copy of the caller's",
     `document with the field added. Goal: at least ${HANDLE_GOAL}. On FerretDB v1 even a find by \`_id\` alone reads`,
@@ -446,7 +447,8 @@ export function layoutsMarkdown(r: LayoutResults): string {
     `One \`drop\` of a tenant whose ${d.documents.toLocaleString('en')} documents were written interleaved with another`,
     `tenant's ${d.others.toLocaleString('en')} in the same shared collection. The drop deletes in batches under its lease:`,
     `find the next ${DELETE_BATCH.toLocaleString('en')} \`_id\`s of the tenant in \`_id\` order, delete the range they span, again`,
-    '(`deleteBatchSize`, default 10,000); the batches are timed through the `afterCall` hook. The issue sets no goal',
+    '(`deleteBatchSize`, default 10,000, the most per batch: a batch whose slower call took over half its deadline',
+    'halves the next); the batches are timed through the `afterCall` hook. The issue sets no goal',
     `for this rate; it is reported, with the slowest batch against a call's deadline (a quarter lease, ${LEASE_MS / 4_000} s by default).`,
     '',
     'On FerretDB v1 each call filtering on the tenant field scans the whole shared collection (it uses no index but',

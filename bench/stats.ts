@@ -62,6 +62,48 @@ export async function throughputs(
   return { a: summarize(aRates).median, b: summarize(bRates).median, ratio: summarize(ratios).median };
 }
 
+/**
+ * Operations per second of `a` and of `b` for calls that wait on a server
+ * (hundreds of microseconds each): each round runs `perRound` pairs, one
+ * call of each, the order alternating from pair to pair, each call timed on
+ * its own. Both sides then meet the server in the same state (a checkpoint,
+ * a collection that grows), which rounds of one side at a time do not
+ * give. Rates and the ratio b/a are medians over the rounds, as in
+ * {@link throughputs}; the timer costs well under a microsecond a call.
+ */
+export async function pairedThroughputs(
+  a: () => Promise<unknown>,
+  b: () => Promise<unknown>,
+  perRound: number,
+  rounds = 15,
+): Promise<{ a: number; b: number; ratio: number }> {
+  const timed = async (fn: () => Promise<unknown>) => {
+    const start = performance.now();
+    await fn();
+    return performance.now() - start;
+  };
+  for (let i = 0; i < 200; i++) await Promise.all([a(), b()]); // warm up both
+  const aRates: number[] = [];
+  const bRates: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    let aTime = 0;
+    let bTime = 0;
+    for (let i = 0; i < perRound; i++) {
+      if (i % 2 === 0) {
+        aTime += await timed(a);
+        bTime += await timed(b);
+      } else {
+        bTime += await timed(b);
+        aTime += await timed(a);
+      }
+    }
+    aRates.push(perRound / (aTime / 1000));
+    bRates.push(perRound / (bTime / 1000));
+  }
+  const ratios = aRates.map((x, i) => (bRates[i] as number) / x);
+  return { a: summarize(aRates).median, b: summarize(bRates).median, ratio: summarize(ratios).median };
+}
+
 /** A Markdown table with padded columns (as the formatter leaves it). */
 export function table(header: string[], rows: Array<Array<string | number>>): string {
   const cells = [header, ...rows].map((row) => row.map(String));
