@@ -22,9 +22,11 @@ import { PASSWORD, strongSecret } from '../support/auth.js';
 import { managerFactory, useTestClient } from '../support/context.js';
 import { gate } from '../support/gate.js';
 import { assertInvariants } from '../support/invariants.js';
+import { layoutCases } from '../support/layouts.js';
 import { type HoldSpec, type StallProxy, startStallProxy } from '../support/stall-proxy.js';
 
-const { client, dbName } = useTestClient();
+const testClient = useTestClient();
+const { client, dbName } = testClient;
 const LEASE_MS = 60_000;
 let proxy: StallProxy;
 let stalledClient: MongoClient;
@@ -236,6 +238,19 @@ it('a name whose claim outlived its create is free again for the next create, wi
   await assertInvariants(client, tenants, { tenants: 1 });
 });
 
+/** Commands that write. */
+const WRITES: ReadonlySet<string> = new Set([
+  'insert',
+  'update',
+  'delete',
+  'findAndModify',
+  'create',
+  'drop',
+  'dropDatabase',
+  'renameCollection',
+  'createIndexes',
+]);
+
 describe('deadlines', () => {
   it('every write of an operation carries maxTimeMS of a quarter lease', async () => {
     const monitored = new MongoClient(inject('mongoUri'), { monitorCommands: true });
@@ -277,6 +292,42 @@ describe('deadlines', () => {
       await monitored.close();
     }
   });
+
+  it.each(layoutCases(testClient).filter((c) => c.kind !== 'collection'))(
+    'under the $kind layout too, every write of a create, a drop and a purge carries maxTimeMS of a quarter lease',
+    async ({ kind, strategy }) => {
+      const monitored = new MongoClient(inject('mongoUri'), { monitorCommands: true });
+      const seen: Array<{ name: string; maxTimeMS: unknown }> = [];
+      monitored.on('commandStarted', (e) => seen.push({ name: e.commandName, maxTimeMS: e.command.maxTimeMS }));
+      try {
+        const tenants = managerFactory(monitored, dbName)({ leaseMs: 8_000, strategy: strategy() });
+        await tenants.init();
+        seen.length = 0; // the master's own indexes, made once by init, before any operation
+        const writes: Array<{ name: string; maxTimeMS: unknown }> = [];
+        const leased = async (operation: () => Promise<unknown>) => {
+          seen.length = 0;
+          await operation();
+          writes.push(...seen.filter((c) => WRITES.has(c.name)));
+        };
+        let tenant = await tenants.create({ name: 'Bounded' });
+        writes.push(...seen.filter((c) => WRITES.has(c.name)));
+        await tenants
+          .scope(tenant)
+          .collection('orders')
+          .insertMany([{ n: 1 }, { n: 2 }]); // the tenant's own writes
+        await leased(async () => {
+          tenant = await tenants.rename(tenant.id, 'Still Bounded');
+        });
+        await leased(() => tenants.drop(tenant.id));
+        await leased(() => tenants.purgeTombstones({ olderThanMs: 0 }));
+        const storageWrite = kind === 'database' ? 'dropDatabase' : 'delete';
+        expect(writes.map((c) => c.name)).toContain(storageWrite);
+        expect(writes.filter((c) => c.maxTimeMS !== 2_000)).toEqual([]);
+      } finally {
+        await monitored.close();
+      }
+    },
+  );
 
   it('a call that passes its deadline is given up; the holder settles under a new epoch, and the call landing later is refused', async () => {
     const masterDbName = dbName('deadline');
