@@ -169,6 +169,20 @@ export const scenarios: Scenario[] = [
     },
   },
   {
+    name: 'resume',
+    layouts: LAYOUTS,
+    renameStorage: false,
+    async prepare(w) {
+      expect(await w.make().suspend(w.victim.id)).toMatchObject({ status: 'suspended' });
+    },
+    run: (t, w) => t.resume(w.victim.id),
+    decisive: isUpdate('status'),
+    async check(after, w, committed) {
+      if (committed) await intact(after, w.victim.id, { status: 'active', name: 'Victim Corp' });
+      else expect(await after.get(w.victim.id)).toMatchObject({ status: 'suspended', name: 'Victim Corp' });
+    },
+  },
+  {
     name: 'purge',
     layouts: LAYOUTS,
     renameStorage: false,

@@ -141,6 +141,9 @@ describe('the sample', () => {
     expect(new Set(matrixCases.map((c) => c.layout))).toEqual(new Set(LAYOUTS));
     expect(matrixCases.filter((c) => c.scenario.renameStorage).map((c) => c.layout)).toEqual(['collection']);
     expect(matrixCases).toHaveLength(scenarios.length * LAYOUTS.length - 2); // renameStorage: collection only
+    // Both status changes are journaled operations of their own, each in the matrix under every layout.
+    for (const name of ['suspend', 'resume'])
+      expect(matrixCases.filter((c) => c.scenario.name === name).map((c) => c.layout)).toEqual([...LAYOUTS]);
     const calls = Array.from({ length: 13 }, (_, i) => ({ call: i === 5 ? 'decisive' : 'other' }) as CallEvent);
     const picked = new Set<string>();
     for (const kase of matrixCases) {
