@@ -1,7 +1,7 @@
 /**
  * A lookup by id never resolves to another tenant: ids are public, and anyone may name an organization with 24 hex
  * digits. Each method that takes a tenant is tried with a dropped victim's id while an organization named with that id
- * exists.
+ * exists: each answers as for a tenant that is gone, and the impostor is left as it was.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AuthContext, AuthService, Tenant, TenantManager } from '../../src/index.js';
@@ -62,6 +62,41 @@ describe('a dropped tenant id while another organization is named with it', () =
     await expect(auth.authorize(victimCtx, victim.id)).rejects.toMatchObject({ code: 'TENANT_NOT_FOUND' });
     await expect(auth.verify(victimToken)).rejects.toMatchObject({ code: 'TOKEN_REVOKED' });
     expect(await tenants.get(impostor.id)).toMatchObject({ status: 'active' });
+  });
+
+  it('updateMetadata by id touches nothing: TENANT_NOT_FOUND, the impostor keeps its metadata and revision', async () => {
+    const before = (await tenants.get(impostor.id)) as Tenant;
+    const revision = before.metadataRevision;
+    for (const ref of [victim.id, { id: victim.id }]) {
+      await expect(
+        tenants.updateMetadata(ref, { plan: 'hijacked' }, { expectedRevision: revision }),
+      ).rejects.toMatchObject({ code: 'TENANT_NOT_FOUND' });
+    }
+    const after = await tenants.get(impostor.id);
+    expect(after).toEqual(before);
+    expect(after?.metadata).not.toHaveProperty('plan');
+    // The control: the same update by the impostor's own id is applied.
+    const own = await tenants.updateMetadata(impostor.id, { ...before.metadata }, { expectedRevision: revision });
+    expect(own.metadataRevision).toBe(revision + 1);
+  });
+
+  it('the AuthService never suspends or resumes the impostor through the victim id', async () => {
+    const { token } = await auth.login({ email: 'i@impostor.test', password: PASSWORD });
+    await expect(auth.suspendOrganization(victim.id)).rejects.toMatchObject({ code: 'TENANT_NOT_FOUND' });
+    expect(await tenants.get(impostor.id)).toMatchObject({ name: victim.id, status: 'active' });
+    await expect(auth.verify(token)).resolves.toMatchObject({ tenantId: impostor.id });
+    // Suspended by its own id, the impostor is not resumed through the victim's.
+    await auth.suspendOrganization(impostor.id);
+    try {
+      await expect(auth.resumeOrganization(victim.id)).rejects.toMatchObject({ code: 'TENANT_NOT_FOUND' });
+      expect(await tenants.get(impostor.id)).toMatchObject({ name: victim.id, status: 'suspended' });
+      await expect(auth.verify(token)).rejects.toMatchObject({ code: 'TOKEN_REVOKED' });
+    } finally {
+      await auth.resumeOrganization(impostor.id);
+    }
+    expect(await tenants.get(impostor.id)).toMatchObject({ name: victim.id, status: 'active' });
+    await expect(auth.verify(token)).resolves.toMatchObject({ tenantId: impostor.id });
+    await expect(auth.verify(victimToken)).rejects.toMatchObject({ code: 'TOKEN_REVOKED' });
   });
 
   it('a name is never read as an id, and a string is never read as a name', async () => {
