@@ -79,7 +79,8 @@ export interface ListOptions {
 const isFunction = (value: unknown) => typeof value === 'function';
 const STRATEGY = z.custom<IsolationStrategy>(
   (v) =>
-    isFunction((v as IsolationStrategy | null)?.bind) && (STORAGE_KINDS as readonly string[]).includes((v as IsolationStrategy).kind),
+    isFunction((v as IsolationStrategy | null)?.bind) &&
+    (STORAGE_KINDS as readonly string[]).includes((v as IsolationStrategy).kind),
   'an isolation strategy',
 );
 const optionsSchema = z
