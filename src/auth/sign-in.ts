@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { ObjectId } from 'mongodb';
 import { isTenancyError, TenancyError } from '../errors.js';
 import { validate } from '../internal/validate.js';
+import { isTransitional, tenantInTransition } from '../tenants/availability.js';
 import { parseMetadata } from '../tenants/metadata.js';
 import type { Tenant } from '../tenants/types.js';
 import { type Admin, type AdminDocument, toAdmin } from './admins.js';
@@ -15,7 +16,6 @@ import { loginSchema, type RegisterOrganizationInput, registerOptionsSchema, reg
 import type { AuthParts } from './parts.js';
 import { BCRYPT_MAX_BYTES, normalizePassword } from './passwords.js';
 import type { AttemptTicket } from './throttle.js';
-import { isTransitional, tenantInTransition } from './verifier.js';
 
 /** What {@link AuthService.login} returns. */
 export interface LoginResult {

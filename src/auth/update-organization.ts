@@ -16,12 +16,12 @@
  *    reservation, best effort.
  */
 import { TenancyError } from '../errors.js';
+import { isTransitional, tenantInTransition } from '../tenants/availability.js';
 import type { TenantManager } from '../tenants/tenant-manager.js';
 import type { Tenant } from '../tenants/types.js';
 import type { AdminDocument } from './admins.js';
 import type { AuthParts } from './parts.js';
 import { normalizePassword } from './passwords.js';
-import { isTransitional, tenantInTransition } from './verifier.js';
 
 export type UpdateDeps = Pick<AuthParts, 'tenants' | 'admins' | 'hasher' | 'rules' | 'clock'>;
 

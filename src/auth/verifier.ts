@@ -7,8 +7,8 @@
 import { ObjectId } from 'mongodb';
 import { TenancyError } from '../errors.js';
 import { type Clock, systemClock } from '../internal/clock.js';
+import { isTransitional, tenantInTransition } from '../tenants/availability.js';
 import type { TenantManager } from '../tenants/tenant-manager.js';
-import type { TenantStatus } from '../tenants/types.js';
 import type { AdminRole, AdminStore } from './admins.js';
 import type { KeyRing, VerifiedPayload } from './tokens.js';
 
@@ -23,20 +23,6 @@ export interface AuthContext {
 
 /** The most verified tokens kept in memory. */
 const MAX_VERIFIED_TOKENS = 10_000;
-/** Seconds after which a caller that met an organization mid-operation may ask again. */
-export const TRANSITION_RETRY_SECONDS = 1;
-const TRANSITIONAL: ReadonlySet<TenantStatus> = new Set(['creating', 'renaming', 'dropping']);
-
-/** Whether a status is one an operation in progress passes through (not `active`, not `suspended`). */
-export function isTransitional(status: TenantStatus): boolean {
-  return TRANSITIONAL.has(status);
-}
-
-/** `TENANT_UNAVAILABLE` for an organization mid-operation: retryable, with `details.retryAfter`. */
-export function tenantInTransition(): TenancyError<'TENANT_UNAVAILABLE'> {
-  return new TenancyError('TENANT_UNAVAILABLE', undefined, { details: { retryAfter: TRANSITION_RETRY_SECONDS } });
-}
-
 /** What verify needs to know about an admin, cached for `revocationCacheMs`; `null` when the admin is gone. */
 interface AdminState {
   tenantId: string;
