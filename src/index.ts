@@ -20,6 +20,20 @@ export {
   type PasswordRules,
 } from './auth/passwords.js';
 export { ACCESS_TOKEN_TYPE, MIN_SECRET_BYTES, type TokenAlgorithm, type TokenKey } from './auth/tokens.js';
+export {
+  type ForEachTenantOptions,
+  type ForEachTenantProgress,
+  type ForEachTenantReport,
+  forEachTenant,
+  withTenant,
+} from './context/jobs.js';
+export {
+  type CapturedTenant,
+  captureTenant,
+  currentTenant,
+  requireTenant,
+  runWithTenant,
+} from './context/tenant-context.js';
 export { ERROR_CODES, type ErrorCode, type ErrorDetails, httpStatus, isTenancyError, TenancyError } from './errors.js';
 export {
   bearerToken,

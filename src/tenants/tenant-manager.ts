@@ -3,6 +3,7 @@
  * the isolation strategy.
  */
 import type { Db, ObjectId } from 'mongodb';
+import { requireTenant } from '../context/tenant-context.js';
 import { TenancyError } from '../errors.js';
 import { buildContext, findTenant, initialize, masterOf } from './context.js';
 import { createTenant } from './create.js';
@@ -289,18 +290,20 @@ export class TenantManager implements AsyncDisposable {
 
   /**
    * The tenant's data. Synchronous and free: it builds driver handles from
-   * the record you pass, with no database round trip.
+   * the record you pass, or, with no argument, from the current tenant
+   * context (`runWithTenant`), with no database round trip.
    *
    * @example
    * ```ts
    * const orders = tenants.scope(acme).collection<{ total: number }>('orders');
    * await orders.insertOne({ total: 42 });
    * ```
-   * @throws {@link TenancyError} `TENANT_UNAVAILABLE` when the record is not `active`, `INVALID_INPUT`.
+   * @throws {@link TenancyError} `TENANT_UNAVAILABLE` when the record is not `active`, `INVALID_INPUT`;
+   * `NO_TENANT_CONTEXT` with no argument outside a tenant context (`scope(undefined)` is not the same call: it throws).
    */
-  scope(tenant: Tenant): TenantScope {
+  scope(...given: [tenant: Tenant] | []): TenantScope {
     this.#assertOpen();
-    return scopeOf(this.#ctx.layouts, tenant);
+    return scopeOf(this.#ctx.layouts, given.length === 0 ? requireTenant() : given[0]);
   }
 
   /**
