@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   EMAIL_TAKEN: { status: 409, message: 'An admin with this email already exists' },
   WEAK_PASSWORD: { status: 422, message: 'The password does not meet the password rules' },
   ADMIN_NOT_FOUND: { status: 404, message: 'The admin does not exist' },
+  DOMAIN_TAKEN: { status: 409, message: 'Another organization holds this domain' },
   NO_TENANT_CONTEXT: {
     status: 500,
     message: 'No tenant context: this code runs for a tenant, but no runWithTenant or tenant middleware set one',

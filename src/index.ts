@@ -20,6 +20,7 @@ export {
   type PasswordRules,
 } from './auth/passwords.js';
 export { ACCESS_TOKEN_TYPE, MIN_SECRET_BYTES, type TokenAlgorithm, type TokenKey } from './auth/tokens.js';
+export { DOMAINS_COLLECTION, normalizeDomain, type TenantDomain, TenantDomains } from './context/domains.js';
 export {
   type ForEachTenantOptions,
   type ForEachTenantProgress,
@@ -27,6 +28,18 @@ export {
   forEachTenant,
   withTenant,
 } from './context/jobs.js';
+export {
+  fromHeader,
+  fromHost,
+  fromPath,
+  fromToken,
+  type NamedBy,
+  type ResolvedTenant,
+  type ResolveTenantOptions,
+  resolveTenant,
+  type TenantRequest,
+  type TenantResolver,
+} from './context/resolvers.js';
 export {
   type CapturedTenant,
   captureTenant,
