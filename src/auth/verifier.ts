@@ -6,6 +6,7 @@
  */
 import { ObjectId } from 'mongodb';
 import { TenancyError } from '../errors.js';
+import { BoundedCache } from '../internal/bounded-cache.js';
 import { type Clock, systemClock } from '../internal/clock.js';
 import { isTransitional, tenantInTransition } from '../tenants/availability.js';
 import type { TenantManager } from '../tenants/tenant-manager.js';
@@ -21,8 +22,8 @@ export interface AuthContext {
   readonly tokenId: string;
 }
 
-/** The most verified tokens kept in memory. */
-const MAX_VERIFIED_TOKENS = 10_000;
+/** The most entries each cache keeps (verified tokens, admins, organizations), least recently used out first. */
+const MAX_ENTRIES = 10_000;
 /** What verify needs to know about an admin, cached for `revocationCacheMs`; `null` when the admin is gone. */
 interface AdminState {
   tenantId: string;
@@ -31,33 +32,24 @@ interface AdminState {
   active: boolean;
 }
 
-interface CachedState<T> {
-  state: T | null;
-  until: number;
-}
-
 export class TokenVerifier {
   readonly #ring: KeyRing;
   readonly #admins: AdminStore;
   readonly #tenants: TenantManager;
   readonly #clock: Clock;
   readonly #cacheMs: number;
-  readonly #adminCache = new Map<string, CachedState<AdminState>>();
+  readonly #adminCache = new BoundedCache<AdminState>(MAX_ENTRIES);
   /** Settled organizations only: `true` active, `false` gone or suspended. */
-  readonly #tenantCache = new Map<string, CachedState<boolean>>();
+  readonly #tenantCache = new BoundedCache<boolean>(MAX_ENTRIES);
   /** Counts forgets, so a read that ran across one is not cached. */
   #forgets = 0;
   /**
    * Tokens whose signature and claims verified, by the exact token string,
    * for at most `revocationCacheMs` and never past their `exp`: the same
    * bytes verify the same way, so a hit skips the signature check. The
-   * revocation checks still run on every call. Bounded by two generations:
-   * when the current one is full it becomes the previous one and the older
-   * entries go, all at once (evicting one by one from a Map's front costs
-   * more and more as deleted slots pile up).
+   * revocation checks still run on every call.
    */
-  #verified = new Map<string, CachedState<VerifiedPayload>>();
-  #verifiedBefore = new Map<string, CachedState<VerifiedPayload>>();
+  readonly #verified = new BoundedCache<VerifiedPayload>(MAX_ENTRIES);
 
   constructor(deps: { ring: KeyRing; admins: AdminStore; tenants: TenantManager; clock: Clock; cacheMs: number }) {
     this.#ring = deps.ring;
@@ -70,12 +62,12 @@ export class TokenVerifier {
   async verify(token: string): Promise<AuthContext> {
     const now = this.#clock();
     const payload = this.#verifiedCopy(token, now) ?? (await this.#verifyFresh(token, now));
-    const cachedAdmin = peek(this.#adminCache, payload.sub, now);
+    const cachedAdmin = this.#adminCache.get(payload.sub, now.getTime());
     const admin = cachedAdmin !== undefined ? cachedAdmin : await this.#adminState(payload.sub, now);
     if (!admin?.active || admin.tenantId !== payload.org || admin.version !== payload.ver) {
       throw new TenancyError('TOKEN_REVOKED');
     }
-    const cachedTenant = peek(this.#tenantCache, payload.org, now);
+    const cachedTenant = this.#tenantCache.get(payload.org, now.getTime());
     const tenantActive =
       cachedTenant !== undefined ? cachedTenant === true : await this.#tenantActive(payload.org, now);
     if (!tenantActive) throw new TenancyError('TOKEN_REVOKED');
@@ -98,9 +90,7 @@ export class TokenVerifier {
   forgetTenant(tenantId: string): void {
     this.#forgets += 1;
     this.#tenantCache.delete(tenantId);
-    for (const [adminId, cached] of this.#adminCache) {
-      if (cached.state?.tenantId === tenantId) this.#adminCache.delete(adminId);
-    }
+    this.#adminCache.deleteWhere((admin) => admin.tenantId === tenantId);
   }
 
   async #adminState(adminId: string, now: Date): Promise<AdminState | null> {
@@ -131,31 +121,18 @@ export class TokenVerifier {
   }
 
   /** Caches a read, unless something was forgotten while it ran (its answer may predate that change). */
-  #remember<T>(cache: Map<string, CachedState<T>>, key: string, state: T | null, now: Date, forgets: number): void {
-    if (this.#cacheMs > 0 && forgets === this.#forgets) cache.set(key, { state, until: now.getTime() + this.#cacheMs });
+  #remember<T>(cache: BoundedCache<T>, key: string, state: T | null, now: Date, forgets: number): void {
+    if (forgets === this.#forgets) cache.set(key, state, now.getTime() + this.#cacheMs, now.getTime());
   }
 
   #verifiedCopy(token: string, now: Date): VerifiedPayload | undefined {
     if (typeof token !== 'string') return undefined;
-    return peek(this.#verified, token, now) ?? peek(this.#verifiedBefore, token, now) ?? undefined;
+    return this.#verified.get(token, now.getTime()) ?? undefined;
   }
 
   async #verifyFresh(token: string, now: Date): Promise<VerifiedPayload> {
     const payload = await this.#ring.verify(token, now, this.#clock === systemClock);
-    const until = Math.min(now.getTime() + this.#cacheMs, payload.exp * 1000);
-    if (this.#cacheMs > 0 && until > now.getTime()) {
-      if (this.#verified.size >= MAX_VERIFIED_TOKENS / 2) {
-        this.#verifiedBefore = this.#verified;
-        this.#verified = new Map();
-      }
-      this.#verified.set(token, { state: payload, until });
-    }
+    this.#verified.set(token, payload, Math.min(now.getTime() + this.#cacheMs, payload.exp * 1000), now.getTime());
     return payload;
   }
-}
-
-/** A live cache entry (`null` caches "gone"), or `undefined` on a miss: the hot path awaits nothing. */
-function peek<T>(cache: Map<string, CachedState<T>>, key: string, now: Date): T | null | undefined {
-  const hit = cache.get(key);
-  return hit && hit.until > now.getTime() ? hit.state : undefined;
 }
