@@ -28,7 +28,9 @@ export {
   forEachTenant,
   withTenant,
 } from './context/jobs.js';
+export { TenantLookups, type TenantLookupsOptions } from './context/lookups.js';
 export {
+  type DomainSource,
   fromHeader,
   fromHost,
   fromPath,
@@ -39,6 +41,7 @@ export {
   resolveTenant,
   type TenantRequest,
   type TenantResolver,
+  type TenantSource,
 } from './context/resolvers.js';
 export {
   type CapturedTenant,
@@ -58,6 +61,7 @@ export {
 } from './http.js';
 export type { Clock } from './internal/clock.js';
 export type { Call, CallOptions, Runner } from './internal/execute.js';
+export type { TenantChange, TenantChangeListener } from './tenants/changes.js';
 export type { DoctorReport, Finding, FindingKind } from './tenants/doctor.js';
 export type { PrepareTenant, TenantExtension, TenantExtensionLink } from './tenants/extensions.js';
 export type { CallEvent, OperationKind, StepEvent } from './tenants/lease.js';

@@ -62,6 +62,10 @@ export function assembleParts(options: AuthServiceOptions): AuthParts {
   const signups = new LoginThrottle(link.db, o.registrationThrottle);
   const hasher = o.hasher ?? bcryptHasher();
   const verifier = new TokenVerifier({ ring, admins, tenants, clock, cacheMs: o.tokens.revocationCacheMs });
+  // A change this process makes to an organization reaches the verifier's caches at once.
+  const stopListening = tenants.onChange(({ kind, tenantId }) => {
+    if (kind !== 'created' && kind !== 'metadata') verifier.forgetTenant(tenantId);
+  });
 
   let dummy: Promise<string> | undefined;
   const dummyHash = (): Promise<string> => {
@@ -89,6 +93,7 @@ export function assembleParts(options: AuthServiceOptions): AuthParts {
   };
   const close = async (): Promise<void> => {
     closed = true;
+    stopListening();
     await hasher.close?.();
   };
 

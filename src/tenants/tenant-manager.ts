@@ -5,6 +5,7 @@
 import type { Db, ObjectId } from 'mongodb';
 import { requireTenant } from '../context/tenant-context.js';
 import { TenancyError } from '../errors.js';
+import { type TenantChange, type TenantChangeListener, TenantChanges } from './changes.js';
 import { buildContext, findTenant, initialize, masterOf } from './context.js';
 import { createTenant } from './create.js';
 import { type DoctorReport, runDoctor } from './doctor.js';
@@ -62,6 +63,7 @@ export class TenantManager implements AsyncDisposable {
   readonly master: Db;
   readonly #ctx: OperationContext;
   readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #changes = new TenantChanges();
   #ready: Promise<void> | undefined;
   #closed = false;
 
@@ -110,7 +112,7 @@ export class TenantManager implements AsyncDisposable {
       const { name, metadata, layout } = parseCreateInput(input);
       const request = { parsed: parseName(name), metadata: parseMetadata(metadata), layout };
       const holders = (holder: ObjectId, nameKey: string) => settleHolder(this.#ctx, holder, nameKey);
-      return toTenant(await createTenant(this.#ctx, request, holders, prepare));
+      return this.#changed('created', toTenant(await createTenant(this.#ctx, request, holders, prepare)));
     });
   }
 
@@ -198,7 +200,7 @@ export class TenantManager implements AsyncDisposable {
       const doc = await this.#find(ref);
       if (!doc) throw tenantNotFound();
       const holders = (holder: ObjectId, nameKey: string) => settleHolder(this.#ctx, holder, nameKey);
-      return toTenant(await renameTenant(this.#ctx, doc, parsed, holders));
+      return this.#changed('renamed', toTenant(await renameTenant(this.#ctx, doc, parsed, holders)));
     });
   }
 
@@ -217,7 +219,10 @@ export class TenantManager implements AsyncDisposable {
   drop(ref: TenantRef): Promise<boolean> {
     return this.#run(async () => {
       const doc = await this.#find(ref);
-      return doc ? dropTenant(this.#ctx, doc._id) : false;
+      if (!doc) return false;
+      const dropped = await dropTenant(this.#ctx, doc._id);
+      this.#changes.emit({ kind: 'dropped', tenantId: doc._id.toHexString() });
+      return dropped;
     });
   }
 
@@ -246,9 +251,14 @@ export class TenantManager implements AsyncDisposable {
       const update = parseMetadataUpdate(metadata, options);
       const doc = await this.#find(ref);
       if (!doc) throw tenantNotFound();
-      return toTenant(
-        await updateTenantMetadata(this.#ctx, this.master, doc._id, update.metadata, update.expectedRevision),
+      const updated = await updateTenantMetadata(
+        this.#ctx,
+        this.master,
+        doc._id,
+        update.metadata,
+        update.expectedRevision,
       );
+      return this.#changed('metadata', toTenant(updated));
     });
   }
 
@@ -284,7 +294,10 @@ export class TenantManager implements AsyncDisposable {
     return this.#run(async () => {
       const doc = await this.#find(ref);
       if (!doc) throw tenantNotFound();
-      return toTenant(await setSuspended(this.#ctx, doc._id, suspended));
+      return this.#changed(
+        suspended ? 'suspended' : 'resumed',
+        toTenant(await setSuspended(this.#ctx, doc._id, suspended)),
+      );
     });
   }
 
@@ -379,6 +392,28 @@ export class TenantManager implements AsyncDisposable {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+
+  /**
+   * Calls `listener` after each create, rename, suspend, resume, drop and
+   * metadata update this manager makes, once it is done: for caches of
+   * answers about tenants. Changes other processes make are not reported.
+   *
+   * @example
+   * ```ts
+   * const stop = tenants.onChange(({ kind, tenantId }) => cache.delete(tenantId));
+   * stop(); // no more calls
+   * ```
+   * @returns A function that removes the listener.
+   * @throws Nothing; what a listener throws is ignored.
+   */
+  onChange(listener: TenantChangeListener): () => void {
+    return this.#changes.on(listener);
+  }
+
+  #changed(kind: TenantChange['kind'], tenant: Tenant): Tenant {
+    this.#changes.emit({ kind, tenantId: tenant.id });
+    return tenant;
   }
 
   #find(ref: TenantRef): Promise<TenantDocument | null> {
