@@ -76,6 +76,7 @@ export class TenantDomains {
   readonly #tenants: TenantManager;
   readonly #link: TenantExtensionLink;
   readonly #claims: Collection<DomainClaim>;
+  readonly #listeners = new Set<(domain: string) => void>();
   #ready: Promise<void> | undefined;
 
   constructor(tenants: TenantManager) {
@@ -103,7 +104,10 @@ export class TenantDomains {
     const inserted = await executeExpecting('claim domain', ServerCode.DuplicateKey, false, (o) =>
       this.#claims.insertOne(claim, o).then(() => true),
     );
-    if (inserted) return toDomain(claim);
+    if (inserted) {
+      this.#changed(key);
+      return toDomain(claim);
+    }
     const holder = await direct.run('read domain', (o) => this.#claims.findOne({ _id: key }, o));
     if (holder?.tenantId.toHexString() === tenant.id) return toDomain(holder);
     throw new TenancyError('DOMAIN_TAKEN');
@@ -122,6 +126,7 @@ export class TenantDomains {
   async remove(domain: string): Promise<boolean> {
     const key = normalizeDomain(domain);
     const result = await direct.run('release domain', (o) => this.#claims.deleteOne({ _id: key }, o));
+    this.#changed(key);
     return result.deletedCount === 1;
   }
 
@@ -163,6 +168,32 @@ export class TenantDomains {
     }
     const claim = await direct.run('find domain', (o) => this.#claims.findOne({ _id: key }, o));
     return claim ? { id: claim.tenantId.toHexString() } : null;
+  }
+
+  /**
+   * Calls `listener` with each domain this object adds or removes, once it
+   * is done (for caches; other processes' changes are not reported).
+   *
+   * @example
+   * ```ts
+   * const stop = domains.onChange((domain) => console.log('changed', domain));
+   * ```
+   * @returns A function that removes the listener.
+   * @throws Nothing; what a listener throws is ignored.
+   */
+  onChange(listener: (domain: string) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #changed(domain: string): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(domain);
+      } catch {
+        // A cache's listener failing must not fail the change that already happened.
+      }
+    }
   }
 
   #init(): Promise<void> {

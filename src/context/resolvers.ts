@@ -9,7 +9,6 @@ import type { AuthContext } from '../auth/verifier.js';
 import { TenancyError } from '../errors.js';
 import { requireBearerToken } from '../http.js';
 import type { TenantRef } from '../tenants/refs.js';
-import type { TenantManager } from '../tenants/tenant-manager.js';
 import type { Tenant } from '../tenants/types.js';
 import type { TenantDomains } from './domains.js';
 
@@ -66,7 +65,7 @@ export function fromHeader(options: { name?: string; by?: NamedBy } = {}): Tenan
  * ```
  * @throws Nothing itself; `STORAGE` when the domains cannot be read.
  */
-export function fromHost(domains: TenantDomains): TenantResolver {
+export function fromHost(domains: DomainSource): TenantResolver {
   return async (request) => {
     const host = request.host ?? single(request.headers.host);
     return host === undefined ? null : await domains.find(host);
@@ -100,6 +99,16 @@ export function fromPath(options: { prefix?: string; by?: NamedBy } = {}): Tenan
   };
 }
 
+/** Where hosts are looked up: {@link TenantDomains}, or `TenantLookups` (the same, cached). */
+export interface DomainSource {
+  find(host: string): Promise<{ readonly id: string } | null>;
+}
+
+/** Where tenants are looked up: the `TenantManager`, or `TenantLookups` (the same, cached). */
+export interface TenantSource {
+  get(ref: TenantRef): Promise<Tenant | null>;
+}
+
 /** What {@link resolveTenant} found: the tenant, and the verified token when there was one. */
 export interface ResolvedTenant {
   readonly tenant: Tenant;
@@ -108,7 +117,7 @@ export interface ResolvedTenant {
 
 /** Options of {@link resolveTenant}. */
 export interface ResolveTenantOptions {
-  readonly tenants: TenantManager;
+  readonly tenants: TenantSource;
   /** Verifies a bearer token when the request has one; without it, a request's token is not read. */
   readonly auth?: { verify(token: string): Promise<AuthContext> };
   /** Tried in order; the first that names a tenant wins. */
