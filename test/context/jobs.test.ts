@@ -4,6 +4,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
+import { tenantQueue } from '../../examples/jobs/worker.js';
 import {
   captureTenant,
   currentTenant,
@@ -127,5 +128,40 @@ describe('forEachTenant', () => {
       expect(await codeOf(forEachTenant(tenants, options as never, () => void ran++))).toBe('INVALID_OPTIONS');
     }
     expect(ran).toBe(0);
+  });
+});
+
+describe('the queue worker example (examples/jobs/worker.ts)', () => {
+  it('a worker alternating between tenants reads each job\u2019s own tenant; a job for a dropped tenant is TENANT_NOT_FOUND', async () => {
+    const tenants = newManager();
+    const [acme, globex] = [await tenants.create({ name: 'Acme' }), await tenants.create({ name: 'Globex' })];
+    for (const tenant of [acme, globex]) {
+      await tenants.scope(tenant).collection('profile').insertOne({ owner: tenant.id });
+    }
+    const seen: Array<[string, unknown]> = [];
+    const queue = tenantQueue<{ n: number; expected: string }>(tenants, async ({ n, expected }) => {
+      const profile = await tenants.scope().collection('profile').findOne({});
+      seen.push([expected, profile?.owner]);
+      await tenants.scope().collection('done').insertOne({ n });
+    });
+    expect(() => queue.enqueue({ n: -1, expected: 'none' })).toThrow(
+      expect.objectContaining({ code: 'NO_TENANT_CONTEXT' }),
+    );
+    for (let n = 0; n < 40; n++) {
+      const tenant = n % 2 === 0 ? acme : globex;
+      runWithTenant(tenant, () => queue.enqueue({ n, expected: tenant.id }));
+    }
+    const outcomes = await queue.drain();
+    expect(outcomes.every((o) => o.ok)).toBe(true);
+    expect(seen).toHaveLength(40);
+    expect(seen.filter(([expected, owner]) => expected !== owner)).toEqual([]);
+    expect(await tenants.scope(acme).collection('done').countDocuments()).toBe(20);
+    expect(await tenants.scope(globex).collection('done').countDocuments()).toBe(20);
+
+    runWithTenant(globex, () => queue.enqueue({ n: 99, expected: globex.id }));
+    runWithTenant(acme, () => queue.enqueue({ n: 100, expected: acme.id }));
+    await tenants.drop(globex.id);
+    expect(await queue.drain()).toEqual([{ ok: false, code: 'TENANT_NOT_FOUND' }, { ok: true }]);
+    expect(seen).toHaveLength(41); // the dropped tenant's job never ran
   });
 });
