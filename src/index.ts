@@ -61,6 +61,7 @@ export {
 } from './http.js';
 export type { Clock } from './internal/clock.js';
 export type { Call, CallOptions, Runner } from './internal/execute.js';
+export { requireActive } from './tenants/availability.js';
 export type { TenantChange, TenantChangeListener } from './tenants/changes.js';
 export type { DoctorReport, Finding, FindingKind } from './tenants/doctor.js';
 export type { PrepareTenant, TenantExtension, TenantExtensionLink } from './tenants/extensions.js';

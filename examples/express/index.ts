@@ -27,9 +27,13 @@ import {
   type AuthService,
   PROBLEM_CONTENT_TYPE,
   type ProblemResponse,
+  type ResolvedTenant,
+  requireActive,
   requireBearerToken,
+  runWithTenant,
   TenancyError,
   type Tenant,
+  type TenantRequest,
   toProblem,
 } from 'mongo-tenancy';
 
@@ -85,6 +89,41 @@ export function requireAuth(auth: AuthService, options: RequireAuthOptions = {})
     } catch (error) {
       next(error);
     }
+  };
+}
+
+/**
+ * Resolves the request's tenant with `resolve` (from `resolveTenant`), then
+ * runs the rest of the request inside its tenant context: `tenants.scope()`
+ * and `currentTenant()` give that tenant in every handler after this one.
+ * Sets `req.tenant`, and `req.auth` when the request carried a verified token.
+ * A request that names no tenant is `TENANT_NOT_FOUND` (404), as is one
+ * naming a tenant that does not exist; a suspended or mid-operation tenant
+ * is `TENANT_UNAVAILABLE` (503); a header, host or path naming another
+ * tenant than the token's is `FORBIDDEN` (403).
+ *
+ * @example
+ * ```ts
+ * const resolve = resolveTenant({ tenants: lookups, auth, resolvers: [fromToken(), fromHost(lookups)] });
+ * app.use('/api', tenantContext(resolve));
+ * app.get('/api/orders', async (_req, res) => res.json(await tenants.scope().collection('orders').find().toArray()));
+ * ```
+ * @throws Nothing at once; requests fail (through `next`) with the codes above, `TOKEN_*`, `INVALID_INPUT` or `STORAGE`.
+ */
+export function tenantContext(resolve: (request: TenantRequest) => Promise<ResolvedTenant | null>): RequestHandler {
+  return async (req, _res, next) => {
+    let tenant: Tenant;
+    try {
+      const path = req.originalUrl.split('?')[0] ?? '/';
+      const found = await resolve({ method: req.method, path, headers: req.headers, host: req.headers.host });
+      tenant = requireActive(found?.tenant ?? null);
+      req.tenant = tenant;
+      req.auth = found?.auth;
+    } catch (error) {
+      next(error);
+      return;
+    }
+    runWithTenant(tenant, () => next());
   };
 }
 

@@ -28,9 +28,13 @@ import {
   type AuthService,
   PROBLEM_CONTENT_TYPE,
   type ProblemResponse,
+  type ResolvedTenant,
+  requireActive,
   requireBearerToken,
+  runWithTenant,
   TenancyError,
   type Tenant,
+  type TenantRequest,
   toProblem,
 } from 'mongo-tenancy';
 
@@ -79,6 +83,47 @@ export function requireAuth(auth: AuthService, options: RequireAuthOptions = {})
     ctx.state.tenant = await tenantOfToken(verified);
     ctx.state.auth = verified;
     await next();
+  };
+}
+
+/** The state {@link tenantContext} sets: the request's tenant, and the verified token when there was one. */
+export interface TenantState {
+  tenant: Tenant;
+  auth: AuthContext | undefined;
+}
+
+/**
+ * Resolves the request's tenant with `resolve` (from `resolveTenant`), then
+ * runs the rest of the request inside its tenant context: `tenants.scope()`
+ * and `currentTenant()` give that tenant in every middleware after this one.
+ * Sets `ctx.state.tenant`, and `ctx.state.auth` when the request carried a
+ * verified token. A request that names no tenant is `TENANT_NOT_FOUND` (404),
+ * as is one naming a tenant that does not exist; a suspended or
+ * mid-operation tenant is `TENANT_UNAVAILABLE` (503); a header, host or path
+ * naming another tenant than the token's is `FORBIDDEN` (403).
+ *
+ * @example
+ * ```ts
+ * const resolve = resolveTenant({ tenants: lookups, auth, resolvers: [fromToken(), fromHost(lookups)] });
+ * router.use(tenantContext(resolve));
+ * router.get('/orders', async (ctx) => { ctx.body = await tenants.scope().collection('orders').find().toArray(); });
+ * ```
+ * @throws The codes above, `TOKEN_*`, `INVALID_INPUT` or `STORAGE`, to the error middleware.
+ */
+export function tenantContext(
+  resolve: (request: TenantRequest) => Promise<ResolvedTenant | null>,
+): Middleware<TenantState> {
+  return async (ctx, next) => {
+    const found = await resolve({
+      method: ctx.method,
+      path: ctx.path,
+      headers: ctx.headers,
+      host: ctx.get('host') || undefined,
+    });
+    const tenant = requireActive(found?.tenant ?? null);
+    ctx.state.tenant = tenant;
+    ctx.state.auth = found?.auth;
+    await runWithTenant(tenant, () => next());
   };
 }
 

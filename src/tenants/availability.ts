@@ -20,8 +20,13 @@ export function tenantInTransition(): TenancyError<'TENANT_UNAVAILABLE'> {
 }
 
 /**
- * The tenant, when it exists and is active.
+ * The tenant, when it exists and is active: what a request or a job may
+ * work for. Use it on what a lookup or a resolver returned.
  *
+ * @example
+ * ```ts
+ * const acme = requireActive(await tenants.get({ name: 'Acme Corp' }));
+ * ```
  * @throws {@link TenancyError} `TENANT_NOT_FOUND` for `null`; `TENANT_UNAVAILABLE` when it is suspended, or
  * mid-operation (then with `details.retryAfter`).
  */
