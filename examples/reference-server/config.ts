@@ -1,31 +1,40 @@
 /**
  * Configuration from the environment, with the original service's names:
  * MONGO_URI, MASTER_DB_NAME, SECRET_KEY, ALGORITHM, ACCESS_TOKEN_EXPIRE_MINUTES,
- * plus PORT (default 8000), HOST (default 127.0.0.1), TRUST_PROXY (default off), TENANT_LAYOUT (default
- * `collection`, the original's), TENANT_DB_PREFIX (with TENANT_LAYOUT=database only) and NODE_ENV. A `.env` file is
- * read when present. Outside development a missing or weak SECRET_KEY stops the start, naming it; so does any
- * invalid value, naming its variable.
+ * plus PORT, HOST, TRUST_PROXY, TENANT_LAYOUT, TENANT_DB_PREFIX (with TENANT_LAYOUT=database only) and NODE_ENV,
+ * parsed by one zod schema ({@link ServerEnv}) into a {@link ServerConfig}; each default is written there, once. A
+ * `.env` file is read when present. An empty variable counts as unset, except NODE_ENV, which means development only
+ * when unset. Outside development a missing SECRET_KEY stops the start, naming it; so does any invalid value, naming
+ * its variable.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import {
+  DEFAULT_MASTER_DB_NAME,
   databasePerTenant,
   isTenancyError,
   MIN_SECRET_BYTES,
+  STORAGE_KINDS,
   type StorageKind,
   type TenancyError,
 } from 'mongo-tenancy';
+import { z } from 'zod';
 import { clientAddress, type TrustProxy } from '../shared/client-address.js';
-import { StorageLayout } from './schemas.js';
 
+/** The server's configuration, resolved: every default applied, every value checked. */
 export interface ServerConfig {
+  /** MONGO_URI; `undefined` for the embedded development database. */
   mongoUri: string | undefined;
+  /** MASTER_DB_NAME. Default the library's, `org_master_db`. */
   masterDbName: string;
+  /** SECRET_KEY, the HS256 signing secret (its strength is checked by the AuthService, at start). */
   secretKey: string;
   /** Where the secret came from; a generated one lasts until the process stops. */
   secretSource: 'env' | 'generated';
+  /** ACCESS_TOKEN_EXPIRE_MINUTES, 1 to 1,440. Default 30. */
   tokenMinutes: number;
+  /** PORT. Default 8000. */
   port: number;
   /** The interface to listen on (HOST). Default 127.0.0.1. */
   host: string;
@@ -58,71 +67,100 @@ export class ConfigError extends Error {
   }
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, envFile = '.env'): ServerConfig {
-  if (env === process.env && existsSync(envFile)) process.loadEnvFile(envFile);
-  const development = (env.NODE_ENV ?? 'development') === 'development';
-  const algorithm = env.ALGORITHM ?? 'HS256';
-  if (algorithm !== 'HS256') throw new ConfigError('ALGORITHM', 'only HS256 is supported with SECRET_KEY');
-  const minutes = Number(env.ACCESS_TOKEN_EXPIRE_MINUTES ?? 30);
-  if (!Number.isInteger(minutes) || minutes < 1 || minutes > 1440) {
-    throw new ConfigError('ACCESS_TOKEN_EXPIRE_MINUTES', 'must be a whole number of minutes from 1 to 1440');
-  }
-  const port = Number(env.PORT ?? 8000);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError('PORT', 'must be a port number');
-  let secretKey = env.SECRET_KEY;
-  let secretSource: ServerConfig['secretSource'] = 'env';
-  if (!secretKey) {
-    if (!development)
-      throw new ConfigError(
-        'SECRET_KEY',
-        `is required outside development (at least ${MIN_SECRET_BYTES} random bytes)`,
-      );
-    secretKey = randomBytes(32).toString('base64url');
-    secretSource = 'generated';
-  }
-  return {
-    mongoUri: env.MONGO_URI || undefined,
-    masterDbName: env.MASTER_DB_NAME || 'org_master_db',
-    secretKey,
-    secretSource,
-    tokenMinutes: minutes,
-    port,
-    host: env.HOST || '127.0.0.1',
-    trustProxy: parseTrustProxy(env.TRUST_PROXY),
-    ...parseLayout(env.TENANT_LAYOUT, env.TENANT_DB_PREFIX),
-  };
-}
-
-/** The values of TENANT_LAYOUT: the library's layout names, as responses show them (`storage_layout`). */
-export const TENANT_LAYOUTS: readonly StorageKind[] = StorageLayout.options;
 /** The original service's layout: a collection per organization. */
 export const DEFAULT_LAYOUT: StorageKind = 'collection';
 
+/** An empty variable is as unset. */
+const unsetIfEmpty = (value: unknown) => (value === '' ? undefined : value);
+/** The same, for the variables read without their surrounding spaces. */
+const trimmed = (value: unknown) => (typeof value === 'string' ? unsetIfEmpty(value.trim()) : value);
+
+function wholeNumber(min: number, max: number, message: string) {
+  return z.coerce
+    .number({ error: message })
+    .int({ error: message })
+    .min(min, { error: message })
+    .max(max, { error: message });
+}
+
+/** The environment, checked, with every default. */
+export const ServerEnv = z
+  .object({
+    NODE_ENV: z.string().default('development'),
+    MONGO_URI: z.preprocess(unsetIfEmpty, z.string().optional()),
+    MASTER_DB_NAME: z.preprocess(unsetIfEmpty, z.string().default(DEFAULT_MASTER_DB_NAME)),
+    SECRET_KEY: z.preprocess(unsetIfEmpty, z.string().optional()),
+    ALGORITHM: z.preprocess(
+      trimmed,
+      z.literal('HS256', { error: 'only HS256 is supported with SECRET_KEY' }).default('HS256'),
+    ),
+    ACCESS_TOKEN_EXPIRE_MINUTES: z.preprocess(
+      trimmed,
+      wholeNumber(1, 1440, 'must be a whole number of minutes from 1 to 1440').default(30),
+    ),
+    PORT: z.preprocess(trimmed, wholeNumber(0, 65535, 'must be a port number').default(8000)),
+    HOST: z.preprocess(unsetIfEmpty, z.string().default('127.0.0.1')),
+    TRUST_PROXY: z.preprocess(trimmed, z.string().optional()).transform(trustProxy),
+    TENANT_LAYOUT: z.preprocess(
+      trimmed,
+      z.enum(STORAGE_KINDS, { error: `must be one of ${STORAGE_KINDS.join(', ')}` }).default(DEFAULT_LAYOUT),
+    ),
+    /** Checked by `databasePerTenant` itself: 1 to 15 of `[a-z0-9_-]`, starting with a letter. */
+    TENANT_DB_PREFIX: z.preprocess(trimmed, z.string().superRefine(databasePrefix).optional()),
+  })
+  .superRefine((env, ctx) => {
+    if (env.TENANT_DB_PREFIX !== undefined && env.TENANT_LAYOUT !== 'database') {
+      ctx.addIssue({ code: 'custom', path: ['TENANT_DB_PREFIX'], message: 'applies only with TENANT_LAYOUT=database' });
+    }
+    if (env.SECRET_KEY === undefined && env.NODE_ENV !== 'development') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SECRET_KEY'],
+        message: `is required outside development (at least ${MIN_SECRET_BYTES} random bytes)`,
+      });
+    }
+  })
+  .transform(
+    (env): ServerConfig => ({
+      mongoUri: env.MONGO_URI,
+      masterDbName: env.MASTER_DB_NAME,
+      secretKey: env.SECRET_KEY ?? randomBytes(32).toString('base64url'),
+      secretSource: env.SECRET_KEY === undefined ? 'generated' : 'env',
+      tokenMinutes: env.ACCESS_TOKEN_EXPIRE_MINUTES,
+      port: env.PORT,
+      host: env.HOST,
+      trustProxy: env.TRUST_PROXY,
+      tenantLayout: env.TENANT_LAYOUT,
+      tenantDbPrefix: env.TENANT_DB_PREFIX,
+    }),
+  );
+
 /**
- * TENANT_LAYOUT: `collection` (unset or empty), `database` or `shared`. TENANT_DB_PREFIX: only with `database`,
- * checked by `databasePerTenant` itself (1 to 15 of `[a-z0-9_-]`, starting with a letter).
+ * The configuration from `env` (and from `.env`, when `env` is `process.env` and the file exists).
+ *
+ * @throws {@link ConfigError} naming the first invalid variable.
  */
-export function parseLayout(layout = '', prefix = ''): Pick<ServerConfig, 'tenantLayout' | 'tenantDbPrefix'> {
-  const text = layout.trim() || DEFAULT_LAYOUT;
-  const tenantLayout = TENANT_LAYOUTS.find((name) => name === text);
-  if (!tenantLayout) throw new ConfigError('TENANT_LAYOUT', `must be one of ${TENANT_LAYOUTS.join(', ')}`);
-  const tenantDbPrefix = prefix?.trim() || undefined;
-  if (tenantDbPrefix === undefined) return { tenantLayout, tenantDbPrefix };
-  if (tenantLayout !== 'database') {
-    throw new ConfigError('TENANT_DB_PREFIX', 'applies only with TENANT_LAYOUT=database');
-  }
-  try {
-    databasePerTenant({ prefix: tenantDbPrefix });
-  } catch (error) {
-    if (isTenancyError(error, 'INVALID_OPTIONS')) throw new ConfigError('TENANT_DB_PREFIX', issueOf(error));
-    throw error;
-  }
-  return { tenantLayout, tenantDbPrefix };
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, envFile = '.env'): ServerConfig {
+  if (env === process.env && existsSync(envFile)) process.loadEnvFile(envFile);
+  const parsed = ServerEnv.safeParse(env);
+  if (parsed.success) return parsed.data;
+  const [issue] = parsed.error.issues;
+  throw new ConfigError(String(issue?.path[0] ?? 'environment'), issue?.message ?? 'is invalid');
 }
 
 /** What is wrong, from a library validation error: its first issue, without the option's path. */
 export function issueOf(error: TenancyError): string {
   return error.details.issues?.[0]?.message ?? error.message;
+}
+
+/** TENANT_DB_PREFIX, as `databasePerTenant` checks it. */
+function databasePrefix(prefix: string, ctx: z.RefinementCtx): void {
+  try {
+    databasePerTenant({ prefix });
+  } catch (error) {
+    if (!isTenancyError(error, 'INVALID_OPTIONS')) throw error;
+    ctx.addIssue({ code: 'custom', message: issueOf(error) });
+  }
 }
 
 const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
@@ -132,30 +170,29 @@ const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
  * addresses, CIDRs (`10.0.0.0/8`) and `loopback` / `linklocal` / `uniquelocal`. `true` (believe every hop, so the
  * client picks its own address) is refused.
  */
-export function parseTrustProxy(value = ''): TrustProxy {
-  const text = value.trim();
-  if (text === '' || text === 'false') return false;
+function trustProxy(text: string | undefined, ctx: z.RefinementCtx): TrustProxy {
+  const refuse = (message: string) => {
+    ctx.addIssue({ code: 'custom', message });
+    return z.NEVER;
+  };
+  if (text === undefined || text === 'false') return false;
   if (/^\d+$/.test(text)) {
     const hops = Number(text);
-    if (!Number.isSafeInteger(hops)) throw new ConfigError('TRUST_PROXY', 'is not a usable hop count');
+    if (!Number.isSafeInteger(hops)) return refuse('is not a usable hop count');
     return hops === 0 ? false : hops;
   }
-  if (text === 'true') {
-    throw new ConfigError('TRUST_PROXY', 'true would let any client choose its address: give a hop count or addresses');
-  }
+  if (text === 'true') return refuse('true would let any client choose its address: give a hop count or addresses');
   const proxies = text.split(',').map((entry) => entry.trim());
   for (const entry of proxies) {
     const [address = '', bits, ...rest] = entry.split('/');
     const range = bits === undefined || /^\d+$/.test(bits) || isIP(bits) !== 0; // a prefix length or a netmask
     const valid = PROXY_NAMES.has(entry) || (isIP(address) !== 0 && range && rest.length === 0);
-    if (!valid) {
-      throw new ConfigError('TRUST_PROXY', `"${entry}" is not a hop count, an IP address, a CIDR or a range name`);
-    }
+    if (!valid) return refuse(`"${entry}" is not a hop count, an IP address, a CIDR or a range name`);
   }
   try {
     clientAddress(proxies); // proxy-addr checks the ranges it will use
   } catch (error) {
-    throw new ConfigError('TRUST_PROXY', error instanceof Error ? error.message : String(error));
+    return refuse(error instanceof Error ? error.message : String(error));
   }
   return proxies;
 }

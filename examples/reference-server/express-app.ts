@@ -1,13 +1,12 @@
 /** The reference server on Express 5: the route table, the adapter, /openapi.json and /docs. */
 import express, { type Express } from 'express';
-import { PROBLEM_CONTENT_TYPE } from 'mongo-tenancy';
-import { authOf, problemHandler, requireAuth } from '../express/index.js';
+import { authOf, problemHandler, tenantContext } from '../express/index.js';
 import { clientAddress } from '../shared/client-address.js';
+import { bodyError, noRoute } from './client-errors.js';
 import type { AppOptions } from './config.js';
 import { openApiDocument } from './openapi.js';
-import { problemFor } from './problem.js';
-import { type RouteContext, routes, run } from './routes.js';
-import { DOCS_CSP, DOCS_HTML, DOCS_INIT, docsAsset, NOT_FOUND_BODY, SECURITY_HEADERS } from './web.js';
+import { type RouteContext, routes, run, tokenTenant } from './routes.js';
+import { DOCS_CSP, DOCS_HTML, DOCS_INIT, docsAsset, SECURITY_HEADERS } from './web.js';
 
 export function expressApp(ctx: RouteContext, options: AppOptions = {}): Express {
   const app = express();
@@ -18,10 +17,14 @@ export function expressApp(ctx: RouteContext, options: AppOptions = {}): Express
     res.set(SECURITY_HEADERS);
     next();
   });
-  app.use(express.json({ limit: '16kb', strict: true }));
-  const guard = requireAuth(ctx.auth);
+  const json = express.json({ limit: '16kb', strict: true });
+  // What the parser cannot read becomes the error to answer (413, 415 or INVALID_INPUT), as on Koa.
+  app.use((req, res, next) =>
+    json(req, res, (error?: unknown) => next(error === undefined ? undefined : bodyError(error))),
+  );
+  const secured = tenantContext(tokenTenant(ctx));
   for (const route of routes) {
-    app[route.method](route.path, ...(route.secured ? [guard] : []), async (req, res) => {
+    app[route.method](route.path, ...(route.secured ? [secured] : []), async (req, res) => {
       const auth = route.secured ? authOf(req) : undefined;
       const result = await run(
         route,
@@ -40,7 +43,7 @@ export function expressApp(ctx: RouteContext, options: AppOptions = {}): Express
     if (!asset) return next();
     res.type(asset.type).set('cache-control', 'public, max-age=3600').send(asset.body);
   });
-  app.use((_req, res) => void res.status(404).type(PROBLEM_CONTENT_TYPE).send(NOT_FOUND_BODY));
-  app.use(problemHandler({ log: options.log, toProblem: problemFor }));
+  app.use((_req, _res, next) => next(noRoute()));
+  app.use(problemHandler({ log: options.log }));
   return app;
 }

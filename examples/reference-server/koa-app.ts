@@ -2,14 +2,13 @@
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import Koa from 'koa';
-import { PROBLEM_CONTENT_TYPE } from 'mongo-tenancy';
-import { problemHandler, requireAuth } from '../koa/index.js';
+import { problemHandler, tenantContext } from '../koa/index.js';
 import { clientAddress } from '../shared/client-address.js';
+import { bodyError, noRoute } from './client-errors.js';
 import type { AppOptions } from './config.js';
 import { openApiDocument } from './openapi.js';
-import { problemFor, rethrowBodyError } from './problem.js';
-import { type RouteContext, routes, run } from './routes.js';
-import { DOCS_CSP, DOCS_HTML, DOCS_INIT, docsAsset, NOT_FOUND_BODY, SECURITY_HEADERS } from './web.js';
+import { type RouteContext, routes, run, tokenTenant } from './routes.js';
+import { DOCS_CSP, DOCS_HTML, DOCS_INIT, docsAsset, SECURITY_HEADERS } from './web.js';
 
 export function koaApp(ctx: RouteContext, options: AppOptions = {}): Koa {
   const app = new Koa();
@@ -17,9 +16,9 @@ export function koaApp(ctx: RouteContext, options: AppOptions = {}): Koa {
   const clientKey = clientAddress(options.trustProxy ?? false); // one rule for both frameworks, not `app.proxy`
   app.silent = true; // problemHandler logs what is unexpected
   const router = new Router();
-  const guard = requireAuth(ctx.auth);
+  const secured = tenantContext(tokenTenant(ctx));
   for (const route of routes) {
-    router[route.method](route.path, ...(route.secured ? [guard] : []), async (koa) => {
+    router[route.method](route.path, ...(route.secured ? [secured] : []), async (koa) => {
       const result = await run(
         route,
         { body: (koa.request as { body?: unknown }).body, query: koa.query },
@@ -48,7 +47,7 @@ export function koaApp(ctx: RouteContext, options: AppOptions = {}): Koa {
   });
   router.get('/docs/assets/:name', async (koa) => {
     const asset = await docsAsset(koa.params.name ?? '');
-    if (!asset) return;
+    if (!asset) return; // left unanswered: a 404 below
     koa.type = asset.type;
     koa.set('cache-control', 'public, max-age=3600');
     koa.body = asset.body;
@@ -57,22 +56,23 @@ export function koaApp(ctx: RouteContext, options: AppOptions = {}): Koa {
     koa.set(SECURITY_HEADERS);
     await next();
   });
-  app.use(problemHandler({ log: options.log, toProblem: problemFor }));
+  app.use(problemHandler({ log: options.log }));
+  app.use(async (koa, next) => {
+    await next();
+    // Nothing answered: no route for this path (404), or none for this method (405, `Allow` set by the router).
+    if (koa.body === undefined || koa.body === null) throw noRoute(koa.status === 405 ? 405 : 404);
+  });
   app.use(
     bodyParser({
       enableTypes: ['json'],
       jsonLimit: '16kb',
       parsedMethods: ['POST', 'PUT', 'PATCH', 'DELETE'],
-      onError: rethrowBodyError, // a body that does not decompress is a 4xx, as on Express
+      onError: (error) => {
+        throw bodyError(error); // 413, 415 or INVALID_INPUT, as on Express
+      },
     }),
   );
   app.use(router.routes());
   app.use(router.allowedMethods());
-  app.use((koa) => {
-    if (koa.body !== undefined) return;
-    koa.status = 404;
-    koa.type = PROBLEM_CONTENT_TYPE;
-    koa.body = NOT_FOUND_BODY;
-  });
   return app;
 }

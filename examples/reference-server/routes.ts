@@ -7,10 +7,16 @@ import {
   type AuthContext,
   type AuthService,
   bearerToken,
+  fromToken,
   isTenancyError,
+  type ResolvedTenant,
+  requireBearerToken,
+  resolveTenant,
   TenancyError,
   type Tenant,
+  type TenantLookups,
   type TenantManager,
+  type TenantRequest,
 } from 'mongo-tenancy';
 import type { z } from 'zod';
 import * as s from './schemas.js';
@@ -18,6 +24,8 @@ import * as s from './schemas.js';
 export interface RouteContext {
   tenants: TenantManager;
   auth: AuthService;
+  /** The manager's tenants, cached: where the secured routes look the caller's organization up. */
+  lookups: TenantLookups;
 }
 
 export interface Route {
@@ -27,7 +35,10 @@ export interface Route {
   /** Where the input comes from: the JSON body, the query string, or either (body first). */
   input: 'body' | 'query' | 'body-or-query' | 'none';
   schema: z.ZodType;
-  /** Whether a bearer token is required. */
+  /**
+   * Whether a bearer token is required: the route runs behind the adapter's `tenantContext(tokenTenant(ctx))`, in
+   * the context of the token's organization.
+   */
   secured: boolean;
   /** Whether a bearer token is read when there is one (for routes that show more to their own organization). */
   optionalAuth?: true;
@@ -40,7 +51,7 @@ export interface Route {
 
 /** What a route reads from the request besides its input. */
 export interface RouteRequest {
-  /** The verified token, on secured routes. */
+  /** The verified token, on secured routes (set by `tenantContext`). */
   auth?: AuthContext;
   /** The client's address, for the login and registration throttles. */
   clientKey?: string;
@@ -56,6 +67,36 @@ function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
     message: i.message,
   }));
   throw new TenancyError('INVALID_INPUT', 'The request is invalid', { details: { field: issues[0]?.path, issues } });
+}
+
+/**
+ * How a secured route finds its tenant, for the adapters' `tenantContext`: the caller's organization, named by the
+ * verified bearer token alone (`fromToken`: no header, host or path can name another) and looked up through the
+ * cached `lookups`. A token that does not verify is its `TOKEN_*` code (401); an organization mid-operation is
+ * `TENANT_UNAVAILABLE` (503, with `Retry-After`); one suspended or gone is `TOKEN_REVOKED` (401), as `verify` says.
+ */
+export function tokenTenant({
+  auth,
+  lookups,
+}: RouteContext): (request: TenantRequest) => Promise<ResolvedTenant | null> {
+  const resolve = resolveTenant({ tenants: lookups, auth, resolvers: [fromToken()] });
+  return async (request) => {
+    // No Authorization header at all: a 401 with a bare `Bearer` challenge (RFC 6750 §3.1), as `requireAuth`
+    // answers it, rather than the 404 `tenantContext` gives a request that names no tenant.
+    if (request.headers.authorization === undefined) requireBearerToken(undefined);
+    let found: ResolvedTenant | null;
+    try {
+      found = await resolve(request);
+    } catch (error) {
+      // The token's organization is gone: another process dropped it, and the lookups saw it before `verify` did.
+      if (isTenancyError(error, 'TENANT_NOT_FOUND'))
+        throw new TenancyError('TOKEN_REVOKED', undefined, { cause: error });
+      throw error;
+    }
+    // Suspended, seen the same way: its tokens are revoked (`verify` says so too once its cache catches up).
+    if (found?.tenant.status === 'suspended') throw new TenancyError('TOKEN_REVOKED');
+    return found;
+  };
 }
 
 /** The organization's metadata; the admin's email only for a caller entitled to it (`showEmail`). */
@@ -178,7 +219,7 @@ export const routes: Route[] = [
     secured: true,
     status: 200,
     response: s.DeletedResponse,
-    problems: [401, 403, 404, 409, 422, 503],
+    problems: [401, 403, 404, 409, 413, 422, 503],
     async handle(input: z.infer<typeof s.DeleteOrgInput>, req, { auth }) {
       const tenant = await auth.authorize(req.auth as AuthContext, { name: input.organization_name });
       await auth.deleteOrganization(tenant.id);

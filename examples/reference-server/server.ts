@@ -1,7 +1,8 @@
 /**
- * Starts the reference server: the database (MONGO_URI, or the same embedded
- * one the tests use), the TenantManager and AuthService, and the Express or
- * Koa app. `close()` stops the server, then the client, then the database.
+ * Starts the reference server: the database (MONGO_URI, or the embedded
+ * development database the tests use too), the TenantManager, its cached
+ * TenantLookups and the AuthService, and the Express or Koa app. `close()`
+ * stops the server, then the client, then the database.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,12 +13,12 @@ import {
   isTenancyError,
   type PasswordHasher,
   sharedCollections,
-  TenancyError,
+  TenantLookups,
   TenantManager,
   type TenantManagerOptions,
 } from 'mongo-tenancy';
 import { MongoClient } from 'mongodb';
-import { startTestServer } from '../../test/support/database.js';
+import { startDevDatabase } from '../shared/dev-database.js';
 import type { AppOptions, ServerConfig } from './config.js';
 import { ConfigError, DEFAULT_LAYOUT, issueOf } from './config.js';
 import { expressApp } from './express-app.js';
@@ -56,10 +57,11 @@ export function routeContext(
       tokens: { keys: [{ kid: 'env', alg: 'HS256', secret: config.secretKey }], ttlSeconds: config.tokenMinutes * 60 },
       ...(hasher ? { hasher } : {}),
     });
-    return { tenants, auth };
+    return { tenants, auth, lookups: new TenantLookups(tenants) };
   } catch (error) {
-    if (error instanceof TenancyError && error.code === 'INVALID_OPTIONS') {
-      throw new ConfigError('SECRET_KEY', `is too weak: ${error.message.replace(/^.*HS256 secret /, '')}`);
+    // The one key's secret (`tokens.keys.0.secret`) is SECRET_KEY: a weak or placeholder one stops the start.
+    if (isTenancyError(error, 'INVALID_OPTIONS') && error.details.field?.endsWith('.secret')) {
+      throw new ConfigError('SECRET_KEY', `is refused: ${error.message}`);
     }
     throw error;
   }
@@ -108,7 +110,7 @@ export async function startServer(
   config: ServerConfig,
   log: (line: string) => void,
 ): Promise<RunningServer> {
-  const embedded = config.mongoUri ? undefined : await startTestServer(log);
+  const embedded = config.mongoUri ? undefined : await startDevDatabase(log);
   const uri = config.mongoUri ?? (embedded?.uri as string);
   const database = config.mongoUri ? 'MONGO_URI' : `embedded ${embedded?.kind}`;
   const client = new MongoClient(uri);
@@ -132,6 +134,7 @@ export async function startServer(
     async close() {
       await new Promise<void>((done) => server.close(() => done()));
       server.closeAllConnections();
+      ctx.lookups.close();
       await ctx.auth.close();
       await ctx.tenants.close();
       await client.close();

@@ -38,12 +38,3 @@ export async function docsAsset(name: string): Promise<{ type: string; body: Buf
   const type = ASSETS.get(name);
   return type ? { type, body: await readFile(join(getAbsoluteFSPath(), name)) } : null;
 }
-
-/** The body of a 404 for a path no route serves (as `application/problem+json`). */
-export const NOT_FOUND_BODY = JSON.stringify({
-  type: 'about:blank',
-  title: 'Not Found',
-  status: 404,
-  detail: 'No such route',
-  code: 'NOT_FOUND',
-});

@@ -3,10 +3,10 @@
  * the tests use (mongodb-memory-server, else FerretDB).
  */
 import { MongoClient } from 'mongodb';
-import { startTestServer } from '../../test/support/database.js';
+import { startDevDatabase } from '../shared/dev-database.js';
 import { tour } from './tour.js';
 
-const server = await startTestServer();
+const server = await startDevDatabase();
 console.log(`database: ${server.kind} at ${server.uri}`);
 const client = new MongoClient(server.uri);
 try {

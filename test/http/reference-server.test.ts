@@ -3,10 +3,10 @@
  * whose answers depend on the storage under each TENANT_LAYOUT, the rest under the default one.
  */
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { z } from 'zod';
-import { OrgMetadata } from '../../examples/reference-server/schemas.js';
-import { listen } from '../../examples/reference-server/server.js';
+import { OrgMetadata, ProblemBody } from '../../examples/reference-server/schemas.js';
+import { listen, routeContext } from '../../examples/reference-server/server.js';
 import {
   AuthService,
   bcryptHasher,
@@ -14,6 +14,7 @@ import {
   type StepEvent,
   type StorageKind,
   type Tenant,
+  TenantLookups,
   TenantManager,
 } from '../../src/index.js';
 import { strongSecret } from '../support/auth.js';
@@ -386,7 +387,7 @@ describe.each(FRAMEWORKS)('reference server on %s', (framework) => {
       hasher: bcryptHasher({ cost: 4, allowInsecureCostForTests: true, mode: 'in-process' }),
       tokens: { keys: [{ kid: 'k1', alg: 'HS256', secret: strongSecret() }] },
     });
-    const http = await listen(framework, { tenants, auth }, 0, '127.0.0.1');
+    const http = await listen(framework, { tenants, auth, lookups: new TenantLookups(tenants) }, 0, '127.0.0.1');
     const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
     try {
       const body = { organization_name: 'Busy Org', email: 'busy@x.test', password: PASSWORD };
@@ -493,6 +494,88 @@ describe.each(FRAMEWORKS)('reference server on %s', (framework) => {
       expect(JSON.stringify(response.body)).not.toMatch(/stack|at .*\.js|mongodb|Error:/);
     }
     expect(await server.tenants.get({ name: 'Huge' })).toBeNull();
+  });
+
+  it('answers a token whose organization another process suspended or dropped with 401 TOKEN_REVOKED', async () => {
+    const masterDbName = dbName(`${framework}-elsewhere`);
+    const hasher = bcryptHasher({ cost: 4, allowInsecureCostForTests: true, mode: 'in-process' });
+    const ctx = routeContext(client, { masterDbName, secretKey: strongSecret(), tokenMinutes: 30 }, hasher);
+    await ctx.auth.init();
+    // Lookups that keep nothing: they see another process's change before verify's cache (revocationCacheMs) does.
+    ctx.lookups.close();
+    const lookups = new TenantLookups(ctx.tenants, { ttlMs: 0, missTtlMs: 0 });
+    const http = await listen(framework, { ...ctx, lookups }, 0, '127.0.0.1');
+    const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+    // Another process's manager: this server's caches do not hear of its changes.
+    const elsewhere = new TenantManager({
+      client,
+      masterDbName,
+      strategy: collectionPerTenant({ renameStorage: true }),
+    });
+    try {
+      const changes = [
+        ['Suspended Elsewhere', (id: string) => elsewhere.suspend(id)],
+        ['Dropped Elsewhere', (id: string) => elsewhere.drop(id)],
+      ] as const;
+      for (const [name, change] of changes) {
+        const email = `${name.split(' ')[0]?.toLowerCase()}@elsewhere.test`;
+        const created = await call(url, 'POST', '/org/create', {
+          body: { organization_name: name, email, password: PASSWORD },
+        });
+        const token = (await call(url, 'POST', '/admin/login', { body: { email, password: PASSWORD } })).body
+          .access_token as string;
+        const update = () => call(url, 'PUT', '/org/update', { token, body: { organization_name: name } });
+        expect((await update()).status).toBe(200); // verify has cached the organization as active
+        await change(created.body.organization_id);
+        expect(await update()).toMatchObject({ status: 401, body: { code: 'TOKEN_REVOKED' } });
+      }
+    } finally {
+      http.closeAllConnections();
+      await new Promise<void>((done) => http.close(() => done()));
+      lookups.close();
+      await ctx.auth.close();
+    }
+  });
+
+  it('answers a body too large, an unknown route and a method a path does not take as client errors', async () => {
+    // No catalogue code fits these: toProblem keeps the status, with code CLIENT_ERROR.
+    const huge = await req('POST', '/admin/login', { raw: JSON.stringify({ pad: 'x'.repeat(32 * 1024) }) });
+    expect(huge.body).toMatchObject({ status: 413, code: 'CLIENT_ERROR' });
+    const missing = [
+      await req('GET', '/nowhere'),
+      await req('GET', '/docs/assets/nothing.js'),
+      await req('POST', '/org/create/more', { body: {} }),
+    ];
+    // A method a path does not take: 404 on Express, 405 with Allow on Koa, as each framework answers it.
+    const wrongMethod = await req('GET', '/org/create');
+    expect(wrongMethod.status).toBe(framework === 'koa' ? 405 : 404);
+    if (framework === 'koa') expect(wrongMethod.headers.get('allow')).toBe('POST');
+    for (const response of [huge, ...missing, wrongMethod]) {
+      expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(ProblemBody.strict().parse(response.body)).toMatchObject({
+        status: response.status,
+        code: 'CLIENT_ERROR',
+      });
+    }
+    for (const response of missing) expect(response.status).toBe(404);
+  });
+
+  it('finds the caller’s organization on secured routes from the token, through the cached lookups', async () => {
+    const id = (await create('Context Org', 'context@x.test')).body.organization_id as string;
+    const token = await login('context@x.test');
+    const lookups = vi.spyOn(server.lookups, 'get');
+    const update = () => req('PUT', '/org/update', { token, body: { organization_name: 'Context Org' } });
+    try {
+      expect((await update()).status).toBe(200);
+      expect(lookups).toHaveBeenCalledWith({ id });
+      await server.auth.suspendOrganization(id);
+      expect(await update()).toMatchObject({ status: 401, body: { code: 'TOKEN_REVOKED' } });
+      await server.auth.resumeOrganization(id);
+      expect((await update()).status).toBe(200);
+    } finally {
+      lookups.mockRestore();
+    }
   });
 
   it('serves /openapi.json (3.1, generated), /docs and /healthz with security headers', async () => {

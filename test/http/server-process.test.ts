@@ -17,6 +17,41 @@ describe('configuration', () => {
     expect(loadConfig({}).secretSource).toBe('generated');
   });
 
+  it('resolves every default, and reads an empty variable as unset (NODE_ENV aside)', () => {
+    const defaults = {
+      mongoUri: undefined,
+      masterDbName: 'org_master_db',
+      secretKey: expect.any(String),
+      secretSource: 'generated',
+      tokenMinutes: 30,
+      port: 8000,
+      host: '127.0.0.1',
+      trustProxy: false,
+      tenantLayout: 'collection',
+      tenantDbPrefix: undefined,
+    };
+    expect(loadConfig({})).toEqual(defaults);
+    const names = [
+      'MONGO_URI',
+      'MASTER_DB_NAME',
+      'SECRET_KEY',
+      'ALGORITHM',
+      'ACCESS_TOKEN_EXPIRE_MINUTES',
+      'PORT',
+      'HOST',
+    ];
+    const empty = Object.fromEntries(
+      [...names, 'TRUST_PROXY', 'TENANT_LAYOUT', 'TENANT_DB_PREFIX'].map((n) => [n, '']),
+    );
+    expect(loadConfig(empty)).toEqual(defaults);
+    expect(loadConfig({ PORT: ' 8080 ', ACCESS_TOKEN_EXPIRE_MINUTES: '5' })).toMatchObject({
+      port: 8080,
+      tokenMinutes: 5,
+    });
+    // Only an unset NODE_ENV is development: an empty one still requires SECRET_KEY.
+    expect(() => loadConfig({ NODE_ENV: '' })).toThrow(expect.objectContaining({ variable: 'SECRET_KEY' }));
+  });
+
   it('refuses a weak SECRET_KEY, the original example value among them, naming it', () => {
     for (const secret of ['secret', 'your-incredibly-secure-and-long-secret-key']) {
       const config = loadConfig({ NODE_ENV: 'production', SECRET_KEY: secret });
