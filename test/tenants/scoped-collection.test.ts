@@ -128,8 +128,13 @@ beforeEach(async () => {
   orders = scopedCollection(spied.collection, rule(A));
 });
 
-/** An expression as the handle sends it: evaluated only once the document is known to be A's. */
-const fenced = (expression: unknown) => ({ $and: [{ $eq: ['$tenantId', { $literal: A }] }, expression] });
+/** An expression as the handle sends it in a filter: evaluated only once the document is known to be A's. */
+const MINE = { $eq: ['$$ROOT.tenantId', { $literal: A }] };
+const fenced = (expression: unknown) => ({ $and: [MINE, expression] });
+/** In a $match stage: A's documents, or documents without the field (reshaped by an earlier stage). */
+const fencedInStage = (expression: unknown) => ({
+  $and: [{ $or: [MINE, { $eq: [{ $type: '$$ROOT.tenantId' }, 'missing'] }] }, expression],
+});
 
 const bDocuments = () => raw.find({ tenantId: B }).sort({ _id: 1 }).toArray();
 const everything = () => raw.find({}).sort({ _id: 1 }).toArray();
@@ -1081,8 +1086,8 @@ describe('what a call can tell of other tenants: expressions, hints, callbacks, 
     orders.aggregate(pipeline);
     expect(lastCall(calls, 'aggregate')[0]).toEqual([
       { $match: { tenantId: A } },
-      { $match: { $expr: fenced(divides) } },
-      { $facet: { all: [{ $match: { $or: [{ $expr: fenced(divides) }] } }] } },
+      { $match: { $expr: fencedInStage(divides) } },
+      { $facet: { all: [{ $match: { $or: [{ $expr: fencedInStage(divides) }] } }] } },
     ]);
     await serverRuns(
       () => orders.aggregate([{ $match: { $expr: divides } }]).toArray(),
@@ -1123,6 +1128,54 @@ describe('what a call can tell of other tenants: expressions, hints, callbacks, 
     expect(await orders.find({ code: 'c2' }).hint(key).toArray()).toEqual([seedA[1]]);
     expect(await orders.countDocuments({}, { hint: key })).toBe(2);
     await expectBUntouched();
+  });
+
+  it('a let cannot bind CURRENT or ROOT (the fence reads $$ROOT; `$field` reads CURRENT), nor can a $lookup\u2019s', async () => {
+    const rebind = { let: { CURRENT: { tenantId: A } } };
+    const filter = { $or: [{ $expr: { $gt: [{ $divide: [1, '$$ROOT.zero'] }, 0] } }, { n: -1 }] };
+    expect(thrown(() => orders.find(filter, rebind))).toMatchObject(UNSCOPED);
+    expect(thrown(() => orders.aggregate([], { let: { ROOT: 1 } }))).toMatchObject(UNSCOPED);
+    await expect(orders.updateMany(filter, { $set: { x: 1 } }, rebind)).rejects.toMatchObject(UNSCOPED);
+    await expect(orders.deleteMany(filter, rebind)).rejects.toMatchObject(UNSCOPED);
+    await expect(orders.findOneAndDelete(filter, rebind)).rejects.toMatchObject(UNSCOPED);
+    await expect(orders.bulkWrite([{ deleteOne: { filter } }], rebind)).rejects.toMatchObject(UNSCOPED);
+    const lookup = { from: 'orders', let: { CURRENT: '$$ROOT' }, pipeline: [{ $match: filter }], as: 'j' };
+    expect(thrown(() => orders.aggregate([{ $lookup: lookup }]))).toMatchObject(UNSCOPED);
+    expect(calls).toEqual([]);
+    // Other variables are the caller's to bind, as on the driver.
+    orders.find({ $expr: { $eq: ['$code', '$$code'] } }, { let: { code: 'c1' } });
+    expect(lastCall(calls, 'find')[1]).toEqual({ let: { code: 'c1' } });
+  });
+
+  it('a $natural sort (a read of every tenant\u2019s documents in storage order) is refused wherever a sort goes', async () => {
+    const natural = { $natural: 1 } as const;
+    expect(thrown(() => orders.find({}, { sort: natural }))).toMatchObject(UNSCOPED);
+    expect(thrown(() => orders.find({}, { sort: [['$natural', -1]] }))).toMatchObject(UNSCOPED);
+    expect(thrown(() => orders.find({}).sort(natural))).toMatchObject(UNSCOPED);
+    expect(thrown(() => orders.find({}).sort('$natural', 1))).toMatchObject(UNSCOPED);
+    expect(thrown(() => orders.aggregate([{ $sort: natural }]))).toMatchObject(UNSCOPED);
+    await expect(orders.findOneAndUpdate({}, { $set: { x: 1 } }, { sort: natural })).rejects.toMatchObject(UNSCOPED);
+    await expect(orders.updateOne({}, { $set: { x: 1 } }, { sort: natural })).rejects.toMatchObject(UNSCOPED);
+    await expect(
+      orders.bulkWrite([{ updateOne: { filter: {}, update: { $set: { x: 1 } }, sort: natural } }]),
+    ).rejects.toMatchObject(UNSCOPED);
+    expect(calls.map((c) => c.name)).toEqual(['find', 'find']); // only the two cursors whose sort() was then refused
+    expect(await orders.find({}).sort({ n: -1 }).toArray()).toEqual([seedA[1], seedA[0]]);
+    await expectBUntouched();
+  });
+
+  it('a $match after a stage that reshapes documents still matches them (they carry no tenant field)', async () => {
+    const pipeline = [{ $group: { _id: '$code', c: { $sum: 1 } } }, { $match: { $expr: { $gte: ['$c', 1] } } }];
+    orders.aggregate(pipeline);
+    expect(lastCall(calls, 'aggregate')[0]).toEqual([
+      { $match: { tenantId: A } },
+      pipeline[0],
+      { $match: { $expr: fencedInStage({ $gte: ['$c', 1] }) } },
+    ]);
+    await serverRuns(
+      () => orders.aggregate(pipeline).toArray(),
+      (groups) => expect(groups.map((g) => g._id).sort()).toEqual(['c1', 'c2']),
+    );
   });
 
   it('map and forEach callbacks get `this` undefined, never the driver\u2019s cursor', async () => {

@@ -94,14 +94,19 @@ type Member = (...args: never[]) => unknown;
  *   `_id` when the event is read, which may by then be another tenant's);
  *   a `hint` that is not an index key starting with the tenant field (an
  *   index name, `_id`, `$natural`: the server would read every tenant's
- *   documents); `$where`, and `$expr`, `$where` or `$function` in a change
- *   stream's `$match`; `partialFilterExpression` or `wildcardProjection`
+ *   documents), and a `$natural` sort; a `let` binding `CURRENT` or `ROOT`;
+ *   `$where`, and `$expr`, `$where` or `$function` in a change stream's
+ *   `$match`; `partialFilterExpression` or `wildcardProjection`
  *   naming the tenant field;
  * - a collation that can make two distinct strings equal (`strength` 1 or 2,
  *   `numericOrdering`, `alternate: 'shifted'`), in queries and in indexes: the
  *   tenant condition is compared under it;
  * - stages that write or report beyond the tenant (`$out`, `$merge`,
  *   `$collStats`, ...), and any stage not known to stay within it.
+ *
+ * The threat is untrusted arguments, not untrusted code: code in the
+ * process can import the driver, or patch the prototypes the handle's
+ * objects share.
  *
  * Not defended (the collection and its indexes are shared): `_id` values are
  * unique across every tenant, so inserting an `_id` another tenant holds

@@ -10,14 +10,14 @@
  */
 import { Readable } from 'node:stream';
 import type { Document } from 'mongodb';
-import { canonicalDocument } from './scoped-canonical.js';
+import { canonical, canonicalDocument, pairsOfMap } from './scoped-canonical.js';
 import { checkStage } from './scoped-pipeline.js';
-import { checkCollation, checkHint, refuse, type Scope, words } from './scoped-rules.js';
+import { checkCollation, checkHint, checkSort, refuse, type Scope, words } from './scoped-rules.js';
 
 /** Members that read what the cursor already holds or fetches, or end it. */
 const READING = words('next tryNext hasNext toArray close closed id killed bufferedCount readBufferedDocuments rewind');
-/** Find-cursor settings that cannot widen what the cursor matches (`hint` is checked, see the find guard). */
-const FIND_SETTINGS = words('sort limit skip project batchSize maxTimeMS maxAwaitTimeMS comment allowDiskUse');
+/** Find-cursor settings that cannot widen what the cursor matches (`hint` and `sort` are checked, see the find guard). */
+const FIND_SETTINGS = words('limit skip project batchSize maxTimeMS maxAwaitTimeMS comment allowDiskUse');
 const CURSOR_SETTINGS = words('batchSize maxTimeMS');
 const CHANGE_STREAM = words('next tryNext hasNext close closed resumeToken');
 const ITERATION: ReadonlySet<string | symbol> = new Set([Symbol.asyncIterator, Symbol.asyncDispose]);
@@ -73,6 +73,12 @@ const FIND_GUARD = (scope: Scope): Guard => ({
   bound: new Set([...READING, ...FIND_SETTINGS, ...ITERATION]),
   custom: {
     ...CURSOR_CUSTOM,
+    sort: (target, proxy) => (sort: unknown, direction?: unknown) => {
+      const copy = typeof sort === 'object' && sort !== null ? canonical(pairsOfMap(sort), scope.wire, 'a sort') : sort;
+      checkSort(copy);
+      (target.sort as (s: unknown, d?: unknown) => unknown).call(target, copy, direction);
+      return proxy;
+    },
     hint: (target, proxy) => (hint: unknown) => {
       const copy = typeof hint === 'object' && hint !== null ? canonicalDocument(hint, scope.wire, 'a hint') : hint;
       checkHint(scope, copy);

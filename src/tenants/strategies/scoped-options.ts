@@ -1,13 +1,13 @@
 /**
  * The options each method of a tenant-scoped collection takes: an allow-list
  * per method. Each allowed option is read once into a fresh object (the one
- * the driver gets); a structured one is a canonical copy, a collation and a
- * hint are checked; any other option (`explain`, `out`, `min`, `max`, `raw`, `dbName`,
+ * the driver gets); a structured one is a canonical copy, a collation, a
+ * hint, a `let` and a sort are checked; any other option (`explain`, `out`, `min`, `max`, `raw`, `dbName`,
  * ...) is refused. What is not listed cannot reach the driver.
  */
 import type { Document } from 'mongodb';
 import { canonical, pairsOfMap, type Wire, wireOf } from './scoped-canonical.js';
-import { checkCollation, checkHint, refuse, type Scope, touches, words } from './scoped-rules.js';
+import { checkCollation, checkHint, checkLet, checkSort, refuse, type Scope, touches, words } from './scoped-rules.js';
 
 /** Every call: sessions, read and write settings, deadlines, and how values are (de)serialized (`raw` is not). */
 const COMMON =
@@ -100,6 +100,8 @@ export function copyOptions(scope: Scope, method: string, options: unknown): Cop
   }
   checkCollation(copy.collation);
   checkHint(scope, copy.hint);
+  checkLet(copy.let);
+  checkSort(copy.sort);
   if (copy.fullDocument !== undefined && !FULL_DOCUMENT.has(copy.fullDocument)) {
     refuse(
       `fullDocument: ${String(copy.fullDocument)} (updateLookup reads a document that may no longer be the one changed)`,

@@ -6,7 +6,18 @@
  */
 import type { Document } from 'mongodb';
 import { TenancyError } from '../../errors.js';
-import { fenceFilter, plain, refuse, type Scope, scopeFilter, tenantMatch, touches, words } from './scoped-rules.js';
+import {
+  checkLet,
+  checkSort,
+  fenceFilter,
+  plain,
+  refuse,
+  type Scope,
+  scopeFilter,
+  tenantMatch,
+  touches,
+  words,
+} from './scoped-rules.js';
 
 /** The one operator of a stage, and its argument. */
 function stageOf(stage: unknown): [string, unknown] {
@@ -74,7 +85,10 @@ export function checkStage(scope: Scope, stage: unknown): Document {
   const [name, spec] = stageOf(stage);
   switch (name) {
     case '$match': // a server may merge it into the tenant's $match: its expressions are fenced
-      return { $match: fenceFilter(scope, plain(spec, '$match')) };
+      return { $match: fenceFilter(scope, plain(spec, '$match'), true) };
+    case '$sort':
+      checkSort(spec);
+      return stage as Document;
     case '$lookup':
       return { $lookup: lookup(scope, spec) };
     case '$graphLookup':
@@ -96,6 +110,7 @@ function physical(scope: Scope, logical: unknown, what: string): string {
 /** Every form (equality, pipeline, both) becomes the pipeline form, whose pipeline starts with the tenant's $match. */
 function lookup(scope: Scope, spec: unknown): Document {
   const s = plain(spec, '$lookup');
+  checkLet(s.let);
   const from = physical(scope, s.from, '$lookup.from');
   return { ...s, from, pipeline: scopePipeline(scope, s.pipeline ?? []) };
 }

@@ -88,24 +88,66 @@ const LOGICAL: ReadonlySet<string> = words('$and $or $nor');
  * would fail the call, telling that such a document exists. Each `$expr`
  * becomes `$and: [<tenant's equality>, expr]`, and an aggregation `$and`
  * stops at its first false operand (documented), so the expression is never
- * evaluated on another tenant's document. `$where` (JavaScript run on each
- * document, deprecated) is refused.
+ * evaluated on another tenant's document. The equality reads `$$ROOT`, which
+ * no `let` can rebind (a `let` may bind `CURRENT`, which `$field` reads:
+ * {@link checkLet} refuses that). In a `$match` stage (`inStage`) a document
+ * without the field passes the fence too: after a `$group` or a `$project`
+ * the documents are the tenant's, reshaped, and none carries another
+ * tenant's value. `$where` (JavaScript run on each document, deprecated) is
+ * refused.
  *
  * @throws {@link TenancyError} `UNSCOPED_OPERATION` for `$where`.
  */
-export function fenceFilter(scope: Scope, filter: Document): Document {
+export function fenceFilter(scope: Scope, filter: Document, inStage = false): Document {
   const fenced: Document = {};
   for (const key of Object.keys(filter)) {
     const value: unknown = filter[key];
     if (key === '$where') refuse('$where runs JavaScript on every document, the other tenants\u2019 included');
-    if (key === '$expr') fenced[key] = { $and: [{ $eq: [`$${scope.field}`, { $literal: scope.value }] }, value] };
+    if (key === '$expr') fenced[key] = { $and: [fence(scope, inStage), value] };
     else if (LOGICAL.has(key) && Array.isArray(value)) {
       fenced[key] = value.map((condition: unknown) =>
-        isRecord(condition) ? fenceFilter(scope, condition) : condition,
+        isRecord(condition) ? fenceFilter(scope, condition, inStage) : condition,
       );
     } else fenced[key] = value;
   }
   return fenced;
+}
+
+/** The expression that holds on the tenant's documents (and, in a stage, on documents without the field). */
+function fence(scope: Scope, inStage: boolean): Document {
+  const field = `$$ROOT.${scope.field}`;
+  const mine = { $eq: [field, { $literal: scope.value }] };
+  return inStage ? { $or: [mine, { $eq: [{ $type: field }, 'missing'] }] } : mine;
+}
+
+/**
+ * A `let` (canonical: the command's, or a `$lookup`'s) must not bind
+ * `CURRENT` or `ROOT`: `CURRENT` is what `$field` reads, and rebinding it
+ * would let an expression read a document of its choosing instead of the
+ * one being tested.
+ *
+ * @throws {@link TenancyError} `UNSCOPED_OPERATION` for such a `let`.
+ */
+export function checkLet(value: unknown): void {
+  if (value === undefined || value === null) return;
+  const names = Object.keys(plain(value, 'a let'));
+  if (names.includes('CURRENT') || names.includes('ROOT')) refuse('a let that binds CURRENT or ROOT');
+}
+
+/**
+ * A sort (canonical: a document, a field name, or `[name, direction]`
+ * pairs) must not name `$natural`: it makes the server read the collection
+ * in storage order, every tenant's documents included.
+ *
+ * @throws {@link TenancyError} `UNSCOPED_OPERATION` for a `$natural` sort.
+ */
+export function checkSort(sort: unknown): void {
+  const names = (value: unknown): unknown[] => {
+    if (typeof value === 'string') return [value];
+    if (Array.isArray(value)) return value.flatMap((item) => (Array.isArray(item) ? [item[0]] : names(item)));
+    return isRecord(value) ? Object.keys(value) : [];
+  };
+  if (names(sort).includes('$natural')) refuse('a $natural sort reads every tenant\u2019s documents');
 }
 
 /**
