@@ -13,16 +13,11 @@ import {
   type Tenant,
   withTenant,
 } from '../../src/index.js';
+import { codeOf } from '../support/codes.js';
 import { managerFactory, useTestClient } from '../support/context.js';
 
 const { client, dbName } = useTestClient();
 const newManager = managerFactory(client, dbName);
-
-const codeOf = (promise: Promise<unknown>) =>
-  promise.then(
-    () => 'resolved',
-    (error: { code?: string }) => error.code,
-  );
 
 describe('withTenant', () => {
   it('runs a job captured in one tenant\u2019s context inside that tenant, as it is now (renamed since)', async () => {

@@ -18,18 +18,11 @@ import {
   type TenantRequest,
 } from '../../src/index.js';
 import { PASSWORD, strongSecret } from '../support/auth.js';
+import { codeOf } from '../support/codes.js';
 import { managerFactory, useTestClient } from '../support/context.js';
 
 const { client, dbName } = useTestClient();
 const newManager = managerFactory(client, dbName);
-
-const codeOf = (run: () => unknown) =>
-  Promise.resolve()
-    .then(run)
-    .then(
-      () => 'resolved',
-      (error: { code?: string }) => error.code,
-    );
 
 const request = (overrides: Partial<TenantRequest> = {}): TenantRequest => ({ path: '/', headers: {}, ...overrides });
 

@@ -8,17 +8,12 @@ import { ObjectId } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { TenancyError, TenantManager } from '../../src/index.js';
 import { authFactory, PASSWORD, strongSecret } from '../support/auth.js';
+import { codeOf } from '../support/codes.js';
 import { useTestClient } from '../support/context.js';
 
 const { client, dbName } = useTestClient();
 const makeAuth = authFactory(client, dbName);
 const BILLING = { name: 'billing', collections: [{ name: 'billing_accounts', perTenant: true }] };
-
-const codeOf = (p: Promise<unknown> | (() => unknown)) =>
-  (typeof p === 'function' ? Promise.resolve().then(p) : p).then(
-    () => 'resolved',
-    (e: unknown) => (e instanceof TenancyError ? e.code : String(e)),
-  );
 
 describe('TenantManager.extend', () => {
   it('runs the step inside the create, saves what it returns, and removes its documents with the tenant', async () => {

@@ -8,24 +8,16 @@ import {
   collectionPerTenant,
   databasePerTenant,
   sharedCollections,
-  TenancyError,
   type Tenant,
   type TenantManager,
 } from '../../src/index.js';
+import { codeOf } from '../support/codes.js';
 import { managerFactory, useTestClient } from '../support/context.js';
 import { layoutCases } from '../support/layouts.js';
 
 const testClient = useTestClient();
 const { client, dbName } = testClient;
 const newManager = managerFactory(client, dbName);
-
-const codeOf = (run: () => unknown) =>
-  Promise.resolve()
-    .then(run)
-    .then(
-      () => 'resolved',
-      (e: unknown) => (e instanceof TenancyError ? e.code : String(e)),
-    );
 
 /** What every application does with its tenant's data: the same code under every layout. */
 async function application(tenants: TenantManager, tenant: Tenant): Promise<unknown> {
