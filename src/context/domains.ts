@@ -10,6 +10,7 @@ import { domainToASCII } from 'node:url';
 import { type Collection, ObjectId } from 'mongodb';
 import { TenancyError } from '../errors.js';
 import { direct, executeExpecting, ServerCode } from '../internal/execute.js';
+import { Listeners } from '../internal/listeners.js';
 import { requireActive } from '../tenants/availability.js';
 import type { TenantExtensionLink } from '../tenants/extensions.js';
 import type { TenantRef } from '../tenants/refs.js';
@@ -76,7 +77,7 @@ export class TenantDomains {
   readonly #tenants: TenantManager;
   readonly #link: TenantExtensionLink;
   readonly #claims: Collection<DomainClaim>;
-  readonly #listeners = new Set<(domain: string) => void>();
+  readonly #changes = new Listeners<string>();
   #ready: Promise<void> | undefined;
 
   constructor(tenants: TenantManager) {
@@ -105,7 +106,7 @@ export class TenantDomains {
       this.#claims.insertOne(claim, o).then(() => true),
     );
     if (inserted) {
-      this.#changed(key);
+      this.#changes.emit(key);
       return toDomain(claim);
     }
     const holder = await direct.run('read domain', (o) => this.#claims.findOne({ _id: key }, o));
@@ -126,7 +127,7 @@ export class TenantDomains {
   async remove(domain: string): Promise<boolean> {
     const key = normalizeDomain(domain);
     const result = await direct.run('release domain', (o) => this.#claims.deleteOne({ _id: key }, o));
-    this.#changed(key);
+    this.#changes.emit(key);
     return result.deletedCount === 1;
   }
 
@@ -182,18 +183,7 @@ export class TenantDomains {
    * @throws Nothing; what a listener throws is ignored.
    */
   onChange(listener: (domain: string) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  }
-
-  #changed(domain: string): void {
-    for (const listener of this.#listeners) {
-      try {
-        listener(domain);
-      } catch {
-        // A cache's listener failing must not fail the change that already happened.
-      }
-    }
+    return this.#changes.on(listener);
   }
 
   #init(): Promise<void> {

@@ -13,24 +13,3 @@ export interface TenantChange {
 
 /** A listener of {@link TenantChange}s. It should not throw: what it throws is ignored. */
 export type TenantChangeListener = (change: TenantChange) => void;
-
-/** The listeners of one manager. @internal */
-export class TenantChanges {
-  readonly #listeners = new Set<TenantChangeListener>();
-
-  /** Adds a listener; the function returned removes it. */
-  on(listener: TenantChangeListener): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  }
-
-  emit(change: TenantChange): void {
-    for (const listener of this.#listeners) {
-      try {
-        listener(change);
-      } catch {
-        // A cache's listener failing must not fail the operation that already happened.
-      }
-    }
-  }
-}

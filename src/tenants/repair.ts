@@ -8,11 +8,11 @@
  */
 import type { ObjectId } from 'mongodb';
 import { TenancyError } from '../errors.js';
+import { isTransitional } from './availability.js';
 import { settleCreate, undoCreate } from './create.js';
 import { settleDrop } from './drop.js';
 import type { Lease } from './lease.js';
 import { begin, type OperationContext, type Outcome, recoverEntry, underLease } from './operation.js';
-import { TRANSITIONAL } from './registry.js';
 import { settleRename, tidyClaims } from './rename.js';
 import type { TenantDocument } from './types.js';
 
@@ -43,7 +43,7 @@ export async function repairTenant(
 }
 
 /** Whether a record is in a transitional status (a stranded one, when no operation holds it). */
-export const inTransition = (doc: TenantDocument | null): boolean => !!doc && TRANSITIONAL.includes(doc.status);
+export const inTransition = (doc: TenantDocument | null): boolean => !!doc && isTransitional(doc.status);
 
 /** Settles a repair: the record, if any, decides; a tenant with no record keeps nothing but its tombstones. */
 export async function settleRepair(ctx: OperationContext, lease: Lease): Promise<Outcome> {
@@ -69,6 +69,6 @@ export async function settleRepair(ctx: OperationContext, lease: Lease): Promise
 export async function settleHolder(ctx: OperationContext, holder: ObjectId, nameKey: string): Promise<boolean> {
   if (await recoverEntry(ctx, holder)) return true;
   const doc = await ctx.registry.findById(holder);
-  if (doc && doc.nameKey === nameKey && !TRANSITIONAL.includes(doc.status)) return false;
+  if (doc && doc.nameKey === nameKey && !isTransitional(doc.status)) return false;
   return (await repairTenant(ctx, holder)) !== null;
 }

@@ -5,7 +5,8 @@
 import type { Db, ObjectId } from 'mongodb';
 import { requireTenant } from '../context/tenant-context.js';
 import { TenancyError } from '../errors.js';
-import { type TenantChange, type TenantChangeListener, TenantChanges } from './changes.js';
+import { Listeners } from '../internal/listeners.js';
+import type { TenantChange, TenantChangeListener } from './changes.js';
 import { buildContext, findTenant, initialize, masterOf } from './context.js';
 import { createTenant } from './create.js';
 import { type DoctorReport, runDoctor } from './doctor.js';
@@ -63,7 +64,7 @@ export class TenantManager implements AsyncDisposable {
   readonly master: Db;
   readonly #ctx: OperationContext;
   readonly #inFlight = new Set<Promise<unknown>>();
-  readonly #changes = new TenantChanges();
+  readonly #changes = new Listeners<TenantChange>();
   #ready: Promise<void> | undefined;
   #closed = false;
 

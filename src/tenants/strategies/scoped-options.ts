@@ -7,7 +7,17 @@
  */
 import type { Document } from 'mongodb';
 import { canonical, pairsOfMap, type Wire, wireOf } from './scoped-canonical.js';
-import { checkCollation, checkHint, checkLet, checkSort, refuse, type Scope, touches, words } from './scoped-rules.js';
+import {
+  checkCollation,
+  checkHint,
+  checkLet,
+  checkSort,
+  hasKey,
+  refuse,
+  type Scope,
+  touches,
+  words,
+} from './scoped-rules.js';
 
 /** Every call: sessions, read and write settings, deadlines, and how values are (de)serialized (`raw` is not). */
 const COMMON =
@@ -110,14 +120,9 @@ export function copyOptions(scope: Scope, method: string, options: unknown): Cop
   if (copy.fullDocumentBeforeChange !== undefined && !BEFORE_CHANGE.has(copy.fullDocumentBeforeChange)) {
     refuse(`fullDocumentBeforeChange: ${String(copy.fullDocumentBeforeChange)}`);
   }
-  if (mentions(scope, copy.partialFilterExpression)) refuse(`a partialFilterExpression naming ${scope.field}`);
-  if (mentions(scope, copy.wildcardProjection)) refuse(`a wildcardProjection naming ${scope.field}`);
+  if (hasKey(copy.partialFilterExpression, (key) => touches(scope, key)))
+    refuse(`a partialFilterExpression naming ${scope.field}`);
+  if (hasKey(copy.wildcardProjection, (key) => touches(scope, key)))
+    refuse(`a wildcardProjection naming ${scope.field}`);
   return { options: copy, wire };
-}
-
-/** Whether any key, at any depth of a canonical value, is the tenant field or a path under it. */
-function mentions(scope: Scope, value: unknown): boolean {
-  if (typeof value !== 'object' || value === null) return false;
-  if (Array.isArray(value)) return value.some((item) => mentions(scope, item));
-  return Object.entries(value).some(([key, inner]) => touches(scope, key) || mentions(scope, inner));
 }

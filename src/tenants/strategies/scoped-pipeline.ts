@@ -10,6 +10,7 @@ import {
   checkLet,
   checkSort,
   fenceFilter,
+  hasKey,
   plain,
   refuse,
   type Scope,
@@ -166,13 +167,6 @@ export function scopeUpdatePipeline(scope: Scope, pipeline: readonly unknown[]):
 /** Operators that evaluate code or expressions on a document, and can fail on one. */
 const EVALUATING: ReadonlySet<string> = words('$expr $where $function $accumulator');
 
-/** Whether any key at any depth of a canonical value is one of `operators`. */
-function names(value: unknown, operators: ReadonlySet<string>): boolean {
-  if (typeof value !== 'object' || value === null) return false;
-  if (Array.isArray(value)) return value.some((item) => names(item, operators));
-  return Object.entries(value).some(([key, inner]) => operators.has(key) || names(inner, operators));
-}
-
 const CHANGE_STREAM_STAGES: ReadonlySet<string> = words(
   '$addFields $match $project $replaceRoot $replaceWith $redact $set $unset $changeStreamSplitLargeEvent',
 );
@@ -193,7 +187,7 @@ export function scopeChangeStream(scope: Scope, pipeline: unknown): Document[] {
     const [name, spec] = stageOf(stage);
     if (!CHANGE_STREAM_STAGES.has(name)) refuse(`${name} is not a change-stream stage`);
     // A server may test a change stream's $match on every event it reads, the other tenants' included.
-    if (name === '$match' && names(spec, EVALUATING))
+    if (name === '$match' && hasKey(spec, (key) => EVALUATING.has(key)))
       refuse('$expr, $where and $function in a change stream\u2019s $match');
     return stage as Document;
   });

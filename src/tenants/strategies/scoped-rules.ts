@@ -51,6 +51,13 @@ export function plain(value: unknown, what: string): Document {
   return isRecord(value) ? value : refuse(`${what} must be a plain document`);
 }
 
+/** Whether any key, at any depth of a canonical value (documents and arrays), is one `matches` accepts. */
+export function hasKey(value: unknown, matches: (key: string) => boolean): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (Array.isArray(value)) return value.some((item) => hasKey(item, matches));
+  return Object.entries(value).some(([key, inner]) => matches(key) || hasKey(inner, matches));
+}
+
 /** Whether `path` is the tenant field or a path under it. */
 export function touches(scope: Scope, path: unknown): boolean {
   return typeof path === 'string' && (path === scope.field || path.startsWith(scope.under));
