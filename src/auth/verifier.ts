@@ -41,8 +41,6 @@ export class TokenVerifier {
   readonly #adminCache = new BoundedCache<AdminState>(MAX_ENTRIES);
   /** Settled organizations only: `true` active, `false` gone or suspended. */
   readonly #tenantCache = new BoundedCache<boolean>(MAX_ENTRIES);
-  /** Counts forgets, so a read that ran across one is not cached. */
-  #forgets = 0;
   /**
    * Tokens whose signature and claims verified, by the exact token string,
    * for at most `revocationCacheMs` and never past their `exp`: the same
@@ -82,19 +80,17 @@ export class TokenVerifier {
 
   /** Forgets one admin's cached state (after a change in this process). */
   forgetAdmin(adminId: string): void {
-    this.#forgets += 1;
     this.#adminCache.delete(adminId);
   }
 
   /** Forgets an organization and its admins' cached states (after a drop in this process). */
   forgetTenant(tenantId: string): void {
-    this.#forgets += 1;
     this.#tenantCache.delete(tenantId);
     this.#adminCache.deleteWhere((admin) => admin.tenantId === tenantId);
   }
 
   async #adminState(adminId: string, now: Date): Promise<AdminState | null> {
-    const forgets = this.#forgets;
+    const ticket = this.#adminCache.ticket();
     const doc = await this.#admins.findById(ObjectId.createFromHexString(adminId));
     const state = doc && {
       tenantId: doc.tenantId.toHexString(),
@@ -102,7 +98,7 @@ export class TokenVerifier {
       version: doc.tokenVersion,
       active: doc.active,
     };
-    this.#remember(this.#adminCache, adminId, state, now, forgets);
+    this.#remember(this.#adminCache, adminId, state, now, ticket);
     return state;
   }
 
@@ -112,17 +108,17 @@ export class TokenVerifier {
    * same token verifies again as soon as the operation ends.
    */
   async #tenantActive(tenantId: string, now: Date): Promise<boolean> {
-    const forgets = this.#forgets;
+    const ticket = this.#tenantCache.ticket();
     const tenant = await this.#tenants.get({ id: tenantId });
     if (tenant && isTransitional(tenant.status)) throw tenantInTransition();
     const active = tenant?.status === 'active';
-    this.#remember(this.#tenantCache, tenantId, active, now, forgets);
+    this.#remember(this.#tenantCache, tenantId, active, now, ticket);
     return active;
   }
 
   /** Caches a read, unless something was forgotten while it ran (its answer may predate that change). */
-  #remember<T>(cache: BoundedCache<T>, key: string, state: T | null, now: Date, forgets: number): void {
-    if (forgets === this.#forgets) cache.set(key, state, now.getTime() + this.#cacheMs, now.getTime());
+  #remember<T>(cache: BoundedCache<T>, key: string, state: T | null, now: Date, ticket: number): void {
+    cache.set(key, state, now.getTime() + this.#cacheMs, now.getTime(), ticket);
   }
 
   #verifiedCopy(token: string, now: Date): VerifiedPayload | undefined {

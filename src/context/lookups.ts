@@ -74,7 +74,9 @@ export class TenantLookups {
     this.#byHost = new BoundedCache(o.max);
     this.#stop = [
       tenants.onChange(({ kind, tenantId }) => {
-        if (kind === 'created') return this.#byRef.deleteMisses();
+        // A create or a rename may give an answer to a name cached as "none".
+        if (kind === 'created' || kind === 'renamed') this.#byRef.deleteMisses();
+        if (kind === 'created') return;
         this.#byRef.deleteWhere((tenant) => tenant.id === tenantId);
         if (kind === 'dropped') this.#byHost.deleteWhere((owner) => owner.id === tenantId);
       }),
@@ -97,8 +99,9 @@ export class TenantLookups {
     const now = this.#now();
     const cached = this.#byRef.get(key, now);
     if (cached !== undefined) return cached;
+    const ticket = this.#byRef.ticket(); // a change during the read: its answer is returned, not kept
     const tenant = await this.#tenants.get(ref);
-    this.#byRef.set(key, tenant, now + (tenant ? this.#ttlMs : this.#missTtlMs), now);
+    this.#byRef.set(key, tenant, now + (tenant ? this.#ttlMs : this.#missTtlMs), now, ticket);
     return tenant;
   }
 
@@ -117,8 +120,9 @@ export class TenantLookups {
     const cached = this.#byHost.get(host, now);
     if (cached !== undefined) return cached;
     if (!this.#domains) throw new TenancyError('INVALID_OPTIONS', 'TenantLookups was given no domains');
+    const ticket = this.#byHost.ticket();
     const owner = await this.#domains.find(host);
-    this.#byHost.set(host, owner, now + (owner ? this.#ttlMs : this.#missTtlMs), now);
+    this.#byHost.set(host, owner, now + (owner ? this.#ttlMs : this.#missTtlMs), now, ticket);
     return owner;
   }
 

@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { MongoClient } from 'mongodb';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, inject, it, vi } from 'vitest';
 import { type Tenant, TenantDomains, TenantLookups, TenantManager } from '../../src/index.js';
 import { useTestClient } from '../support/context.js';
 
@@ -97,6 +97,34 @@ describe('TenantLookups', () => {
     await tenants.drop(acme.id);
     expect(await lookups.get(acme.id)).toBeNull();
     expect(await lookups.find('acme.test')).toBeNull();
+    lookups.close();
+  });
+
+  it('keeps no answer read across a change this process made, and a rename answers a name cached as none', async () => {
+    const { tenants, lookups } = setUp({ ttlMs: 60_000, missTtlMs: 60_000 });
+    const acme = await tenants.create({ name: 'Acme' });
+    // The read finds acme active, then waits while the suspend completes (the change lands during the read).
+    const read = tenants.get.bind(tenants);
+    let release = () => {};
+    const held = new Promise<void>((done) => {
+      release = done;
+    });
+    const spy = vi.spyOn(tenants, 'get').mockImplementationOnce(async (ref) => {
+      const found = await read(ref);
+      await held;
+      return found;
+    });
+    const during = lookups.get(acme.id);
+    await vi.waitFor(() => expect(spy).toHaveBeenCalled());
+    await tenants.suspend(acme.id);
+    release();
+    expect((await during)?.status).toBe('active'); // what the read saw is returned...
+    expect((await lookups.get(acme.id))?.status).toBe('suspended'); // ...but not kept
+    spy.mockRestore();
+    expect(await lookups.get({ name: 'Acme Industries' })).toBeNull();
+    await tenants.resume(acme.id);
+    await tenants.rename(acme.id, 'Acme Industries');
+    expect((await lookups.get({ name: 'Acme Industries' }))?.id).toBe(acme.id);
     lookups.close();
   });
 
