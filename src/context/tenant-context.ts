@@ -1,8 +1,9 @@
 /**
  * The tenant a piece of work runs for, carried by `AsyncLocalStorage`: set
  * once where a request or a job starts, read anywhere below it (every await,
- * timer, promise and stream callback started inside keeps it), never
- * through a module variable that another request could change.
+ * timer and promise started inside keeps it; an event listener runs in the
+ * context of whoever emits), never through a module variable that another
+ * request could change.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { TenancyError } from '../errors.js';
